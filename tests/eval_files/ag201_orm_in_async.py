@@ -1,0 +1,125 @@
+# path: trading/services.py
+"""AG201: a query evaluated inside ``async def`` without ``sync_to_async``."""
+import asyncio
+
+from asgiref.sync import sync_to_async
+from django.db import models
+from django.db.models import Sum
+
+
+class TimeStamped(models.Model):
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class Account(TimeStamped):
+    number = models.CharField(max_length=20)
+
+
+class Position(TimeStamped):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE)
+    symbol = models.CharField(max_length=10)
+    quantity = models.IntegerField(default=0)
+
+
+# --- terminal queryset methods -------------------------------------------------
+
+
+async def terminal_methods(pk):
+    Position.objects.get(id=pk)  # expect: AG201
+    Position.objects.first()  # expect: AG201
+    Position.objects.filter(symbol="QQQ").last()  # expect: AG201
+    Position.objects.count()  # expect: AG201
+    Position.objects.filter(symbol="SPY").exists()  # expect: AG201
+    Position.objects.create(symbol="QQQ")  # expect: AG201
+    Position.objects.get_or_create(symbol="QQQ")  # expect: AG201
+    Position.objects.update_or_create(symbol="QQQ")  # expect: AG201
+    Position.objects.filter(symbol="QQQ").update(quantity=0)  # expect: AG201
+    Position.objects.filter(symbol="QQQ").delete()  # expect: AG201
+    Position.objects.earliest("created")  # expect: AG201
+    Position.objects.latest("created")  # expect: AG201
+    Position.objects.in_bulk([1, 2])  # expect: AG201
+    Position.objects.aggregate(total=Sum("quantity"))  # expect: AG201
+    Account.objects.bulk_create([Account(number="1")])  # expect: AG201
+    Position.objects.select_related("account").order_by("-created").get(pk=pk)  # expect: AG201
+    Position._default_manager.get(pk=pk)  # expect: AG201
+
+
+async def result_used(pk):
+    position = Position.objects.get(id=pk)  # expect: AG201
+    return position
+
+
+async def awaited_elsewhere(pk):
+    await asyncio.sleep(0)
+    return Position.objects.filter(account_id=pk).count()  # expect: AG201
+
+
+# --- instance methods -------------------------------------------------------------
+
+
+async def instance_methods(pk):
+    position = await Position.objects.aget(pk=pk)
+    position.quantity = 3
+    position.save()  # expect: AG201
+    position.refresh_from_db()  # expect: AG201
+    position.delete()  # expect: AG201
+
+
+async def wrapped_instance(pk):
+    position = await sync_to_async(Position.objects.get)(id=pk)
+    position.save(update_fields=["quantity"])  # expect: AG201
+
+
+async def annotated_parameter(position: Position, account: "Account"):
+    position.save()  # expect: AG201
+    account.delete()  # expect: AG201
+
+
+async def optional_parameter(position: Position | None = None):
+    if position is not None:
+        position.save()  # expect: AG201
+
+
+async def constructed_instance():
+    account = Account(number="42")
+    account.save()  # expect: AG201
+
+
+async def iterated_instance():
+    async for position in Position.objects.all():
+        position.save()  # expect: AG201
+
+
+# --- evaluating a queryset ----------------------------------------------------
+
+
+async def evaluations():
+    for position in Position.objects.all():  # expect: AG201
+        print(position)
+    qs = Position.objects.filter(symbol="QQQ")
+    for position in qs:  # expect: AG201
+        print(position)
+    symbols = [p.symbol for p in qs]  # expect: AG201
+    rows = list(Position.objects.filter(quantity__gt=0))  # expect: AG201
+    n = len(qs)  # expect: AG201
+    has_any = bool(qs)  # expect: AG201
+    if qs:  # expect: AG201
+        pass
+    first = qs[0]  # expect: AG201
+    found = first in qs  # expect: AG201
+    ordered = sorted(Position.objects.all(), key=str)  # expect: AG201
+    return symbols, rows, n, has_any, ordered, found
+
+
+async def evaluation_after_reassignment():
+    qs = Position.objects.all()
+    qs = qs.filter(symbol="QQQ")
+    return tuple(qs)  # expect: AG201
+
+
+class PositionConsumer:
+    async def receive(self, pk):
+        return Position.objects.get(pk=pk)  # expect: AG201
