@@ -1,0 +1,1 @@
+"""Benchmarks: audit speed against ruff, runtime overhead (run them as scripts)."""

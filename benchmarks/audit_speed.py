@@ -1,0 +1,476 @@
+"""How fast is ``async-guard check``, next to ``ruff check --select ASYNC``?
+
+Usage (from the repository root, in the virtualenv)::
+
+    python benchmarks/audit_speed.py                  # print the tables
+    python benchmarks/audit_speed.py --write-docs     # and update docs/performance.md
+
+One process runs every measurement, alternating the commands round by round
+(cold, warm, ruff, then warm, ruff, cold, ...) so that a slow patch of the
+machine hurts all three alike, and reports medians:
+
+- ``async-guard check --no-cache``: cold, nothing cached;
+- ``async-guard check``: warm, the cache filled by an earlier run, nothing changed;
+- ``ruff check --no-cache --select ASYNC``: the reference.
+
+Every command runs as a subprocess, as a user or CI runs it, so interpreter
+start-up counts for the audit just as ruff's process start counts for ruff.
+Peak memory is the ``ru_maxrss`` of each child from ``os.wait4`` (the largest
+single process: the audit's main process or one of its parse workers, which it
+reaps), plus the sum over the whole process tree sampled every 10 ms by psutil
+in one extra, untimed run.
+
+The corpora come from ``benchmarks/corpus.py``: the release wheels of Django,
+Celery, kombu, asgiref and channels, and generated Django projects for the
+scale section. Everything is built in a temporary folder and deleted after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "performance.md"
+SECTION = "## Audit speed"
+DATE = "2026-11-23"
+COLD_GOAL = 6.0  # cold audit at most 6x ruff
+WARM_GOAL = 1.0  # warm audit no slower than ruff --no-cache
+
+
+def _tool(name: str, fallback: list[str]) -> list[str]:
+    beside = Path(sys.executable).with_name(name)
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which(name)
+    return [found] if found else fallback
+
+
+AUDIT = _tool("async-guard", [sys.executable, "-m", "async_guard"])
+RUFF = _tool("ruff", [sys.executable, "-m", "ruff"])
+
+
+@dataclass
+class Command:
+    label: str
+    argv: list[str]
+    times: list[float] = field(default_factory=list)
+    maxrss_kb: list[int] = field(default_factory=list)
+    tree_rss_kb: int | None = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+
+def audit_argv(paths: Sequence[str], *, cache: bool, extra: Sequence[str] = ()) -> list[str]:
+    argv = [*AUDIT, "check", "--fail-on", "never", *extra]
+    if not cache:
+        argv.append("--no-cache")
+    return [*argv, *paths]
+
+
+def ruff_argv(paths: Sequence[str]) -> list[str]:
+    return [*RUFF, "check", "--no-cache", "--select", "ASYNC", "--exit-zero", *paths]
+
+
+def run_once(argv: list[str], cwd: Path) -> tuple[float, int, str]:
+    """(wall seconds, peak RSS in KiB of the largest process, stdout) of one run.
+
+    Output goes to temporary files, not pipes, so a chatty run cannot block on
+    a full pipe and the reading is not part of the time.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        stderr = err.read().decode("utf-8", "replace")
+    if process.returncode not in (0, 1):  # 1: ruff or the audit found something
+        raise SystemExit(
+            f"benchmark: {' '.join(argv)} exited {process.returncode} in {cwd}:\n{stderr[-2000:]}"
+        )
+    return elapsed, usage.ru_maxrss, stdout
+
+
+def tree_peak_rss_kb(argv: list[str], cwd: Path) -> int:
+    """Peak of the summed RSS of a command's whole process tree, sampled every 10 ms."""
+    import psutil
+
+    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    try:
+        root = psutil.Process(process.pid)
+        while process.poll() is None:
+            total = 0
+            with contextlib.suppress(psutil.Error):
+                for proc in [root, *root.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        total += proc.memory_info().rss
+            peak = max(peak, total)
+            time.sleep(0.01)
+    finally:
+        process.wait(timeout=600)
+    return peak // 1024
+
+
+def measure(commands: list[Command], rounds: int, cwd: Path, progress: str) -> None:
+    """Run ``commands`` ``rounds`` times, rotating their order each round."""
+    for r in range(rounds):
+        order = commands[r % len(commands) :] + commands[: r % len(commands)]
+        for command in order:
+            elapsed, rss, _ = run_once(command.argv, cwd)
+            command.times.append(elapsed)
+            command.maxrss_kb.append(rss)
+        print(f"  {progress} round {r + 1}/{rounds} done", file=sys.stderr)
+
+
+def findings_of(paths: Sequence[str], cwd: Path, *, cache: bool) -> list[dict[str, object]]:
+    _, _, stdout = run_once(audit_argv(paths, cache=cache, extra=["--format", "json"]), cwd)
+    data = json.loads(stdout)
+    return list(data["findings"])
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def secs(value: float) -> str:
+    return f"{value:.3f} s"
+
+
+def mib(kb: int) -> str:
+    return f"{kb / 1024:.0f} MiB"
+
+
+def rate(lines: int, seconds: float) -> str:
+    return f"{lines / seconds:,.0f}"
+
+
+# -- the real corpus ---------------------------------------------------------
+
+
+@dataclass
+class CorpusResult:
+    files: int
+    lines: int
+    cold: Command
+    warm: Command
+    ruff: Command
+    startup: Command
+    findings: list[dict[str, object]]
+    warm_matches_cold: bool
+
+    def goals(self) -> tuple[float, float]:
+        return self.cold.median / self.ruff.median, self.warm.median / self.ruff.median
+
+
+def bench_corpus(root: Path, rounds: int) -> CorpusResult:
+    paths = ["."]
+    files, lines = corpus.count_lines(root)
+    cold = Command("async-guard check --no-cache (cold)", audit_argv(paths, cache=False))
+    warm = Command("async-guard check (warm cache)", audit_argv(paths, cache=True))
+    ruff = Command("ruff check --no-cache --select ASYNC", ruff_argv(paths))
+    startup = Command("async-guard --version (start-up floor)", [*AUDIT, "--version"])
+    cold_findings = findings_of(paths, root, cache=False)
+    run_once(warm.argv, root)  # fill the cache
+    warm_findings = findings_of(paths, root, cache=True)
+    measure([cold, warm, ruff, startup], rounds, root, "corpus")
+    for command in (cold, warm, ruff):
+        command.tree_rss_kb = tree_peak_rss_kb(command.argv, root)
+    matches = warm_findings == cold_findings
+    return CorpusResult(files, lines, cold, warm, ruff, startup, cold_findings, matches)
+
+
+def corpus_report(result: CorpusResult, rounds: int) -> str:
+    cold_ratio, warm_ratio = result.goals()
+    rows = []
+    for command in (result.cold, result.warm, result.ruff, result.startup):
+        ratio = command.median / result.ruff.median
+        tree = command.tree_rss_kb
+        rows.append(
+            [
+                f"`{command.label}`",
+                secs(command.median),
+                f"{min(command.times):.3f}-{max(command.times):.3f} s",
+                f"{ratio:.2f}x",
+                rate(result.lines, command.median) if command is not result.startup else "-",
+                mib(max(command.maxrss_kb)),
+                mib(tree) if tree is not None else "-",
+            ]
+        )
+    headers = [
+        "command",
+        "median",
+        "range",
+        "vs ruff",
+        "lines/s",
+        "peak RSS (largest process)",
+        "peak RSS (process tree)",
+    ]
+    verdict = [
+        f"- Cold: {cold_ratio:.2f}x ruff (goal ≤ {COLD_GOAL:g}x): "
+        + ("**met**." if cold_ratio <= COLD_GOAL else "**missed**."),
+        f"- Warm: {warm_ratio:.2f}x ruff's no-cache run (goal ≤ {WARM_GOAL:g}x): "
+        + ("**met**." if warm_ratio <= WARM_GOAL else "**missed**."),
+        "- The warm run reports exactly the cold run's findings: "
+        + ("yes." if result.warm_matches_cold else "**NO** (a cache bug)."),
+    ]
+    return "\n".join(
+        [
+            f"{result.files:,} files, {result.lines:,} lines; "
+            f"median of {rounds} alternating rounds.",
+            "",
+            table(headers, rows),
+            "",
+            *verdict,
+        ]
+    )
+
+
+# -- scale -------------------------------------------------------------------
+
+
+@dataclass
+class ScaleRow:
+    label: str
+    files: int
+    lines: int
+    cold: float
+    warm: float
+    ruff: float
+    findings: int
+
+
+def bench_scale(
+    work: Path, sizes: Sequence[int], module_lines: Sequence[int], rounds: int
+) -> list[ScaleRow]:
+    rows = []
+    builds: list[tuple[str, Callable[[Path], object]]] = []
+    for size in sizes:
+        builds.append((f"{size:,} files", lambda d, n=size: corpus.generated_tree(d, n)))
+    for count in module_lines:
+        builds.append(
+            (
+                f"1 module, {count:,} lines",
+                lambda d, n=count: corpus.generated_module(d / "big.py", n),
+            )
+        )
+    for label, build in builds:
+        folder = work / label.replace(" ", "_").replace(",", "")
+        build(folder)
+        files, lines = corpus.count_lines(folder)
+        commands = [
+            Command("cold", audit_argv(["."], cache=False)),
+            Command("warm", audit_argv(["."], cache=True)),
+            Command("ruff", ruff_argv(["."])),
+        ]
+        findings = len(findings_of(["."], folder, cache=False))
+        run_once(commands[1].argv, folder)  # fill the cache
+        measure(commands, rounds, folder, label)
+        cold, warm, ruff = (c.median for c in commands)
+        rows.append(ScaleRow(label, files, lines, cold, warm, ruff, findings))
+        shutil.rmtree(folder)
+    return rows
+
+
+def scale_report(rows: list[ScaleRow], rounds: int) -> str:
+    headers = [
+        "tree",
+        "lines",
+        "cold",
+        "cold µs/line",
+        "warm",
+        "warm µs/line",
+        "ruff",
+        "cold vs ruff",
+        "findings",
+    ]
+    body = [
+        [
+            row.label,
+            f"{row.lines:,}",
+            secs(row.cold),
+            f"{row.cold / row.lines * 1e6:.2f}",
+            secs(row.warm),
+            f"{row.warm / row.lines * 1e6:.2f}",
+            secs(row.ruff),
+            f"{row.cold / row.ruff:.2f}x",
+            row.findings,
+        ]
+        for row in rows
+    ]
+    return f"Median of {rounds} alternating rounds per size.\n\n" + table(headers, body)
+
+
+# -- profile -----------------------------------------------------------------
+
+
+def profile_cold(root: Path, top: int = 25) -> str:
+    """Where a cold in-process audit (one job, no cache) spends its time."""
+    from async_guard.cli import main as cli_main
+
+    profiler = cProfile.Profile()
+    with _cwd(root), contextlib.redirect_stdout(io.StringIO()):
+        profiler.runcall(
+            cli_main, ["check", "--no-cache", "--jobs", "1", "--fail-on", "never", "."]
+        )
+    buffer = io.StringIO()
+    stats = pstats.Stats(profiler, stream=buffer)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
+    return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def _cwd(path: Path) -> Iterator[None]:
+    old = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+# -- findings on the corpus --------------------------------------------------
+
+
+def findings_report(findings: list[dict[str, object]]) -> str:
+    if not findings:
+        return "The audit reports no finding on the corpus."
+    rows = []
+    for item in findings:
+        path, line, code = str(item["path"]), int(str(item["line"])), str(item["code"])
+        verdict = corpus.VERDICTS.get((path.removeprefix("./"), code, line), "**UNREVIEWED**")
+        rows.append([f"`{path}:{line}`", code, str(item["message"]).replace("|", "\\|"), verdict])
+    return table(["where", "code", "message", "verdict"], rows)
+
+
+# -- output ------------------------------------------------------------------
+
+
+def machine() -> str:
+    cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    return (
+        f"{cores} cores (`nproc`), {platform.machine()}, Linux {platform.release()}, "
+        f"Python {platform.python_version()}, ruff "
+        + subprocess.run([*RUFF, "--version"], capture_output=True, text=True).stdout.split()[-1]
+    )
+
+
+def write_section(text: str, docs: Path = DOCS) -> None:
+    """Replace (or append) this benchmark's section of ``docs``, leaving the rest alone."""
+    current = docs.read_text(encoding="utf-8") if docs.exists() else "# Performance\n"
+    start = current.find(f"\n{SECTION}\n")
+    if start == -1:
+        updated = current.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
+    else:
+        end = current.find("\n## ", start + len(SECTION) + 2)
+        tail = current[end:] if end != -1 else "\n"
+        updated = current[: start + 1] + text.rstrip("\n") + "\n" + tail
+    docs.parent.mkdir(parents=True, exist_ok=True)
+    temporary = docs.with_name(f".{docs.name}.{os.getpid()}.tmp")
+    temporary.write_text(updated, encoding="utf-8")
+    os.replace(temporary, docs)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=7, help="rounds on the corpus (default 7)")
+    parser.add_argument("--scale-rounds", type=int, default=3, help="rounds per scale size")
+    parser.add_argument(
+        "--sizes", default="2500,5000,10000", help="generated tree sizes in files ('' to skip)"
+    )
+    parser.add_argument(
+        "--module-lines", default="12500,25000,50000", help="single-module sizes in lines"
+    )
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of a cold run")
+    parser.add_argument("--write-docs", action="store_true", help=f"update {SECTION} in {DOCS}")
+    parser.add_argument("--workdir", type=Path, help="build the trees here (default: a temp dir)")
+    args = parser.parse_args(argv)
+    if args.rounds < 1 or args.scale_rounds < 1:
+        parser.error("--rounds and --scale-rounds must be at least 1")
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    module_lines = [int(s) for s in args.module_lines.split(",") if s.strip()]
+
+    command = "python benchmarks/audit_speed.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="async-guard-bench-"))
+    try:
+        try:
+            root = corpus.real_corpus(work / "corpus")
+        except corpus.CorpusUnavailableError as exc:
+            print(f"benchmark: cannot build the corpus: {exc}", file=sys.stderr)
+            return 2
+        result = bench_corpus(root, args.rounds)
+        pins = ", ".join(f"{d} {v}" for d, v in corpus.WHEELS.items())
+        parts = [
+            SECTION,
+            "",
+            f"Measured {DATE} on {machine()}.",
+            f"Command: `{command.strip()}` (from the repository root, in the virtualenv).",
+            "",
+            f"### Real code: release wheels of {pins}",
+            "",
+            corpus_report(result, args.rounds),
+        ]
+        if sizes or module_lines:
+            rows = bench_scale(work, sizes, module_lines, args.scale_rounds)
+            parts += [
+                "",
+                "### Scale: generated Django projects",
+                "",
+                "Apps of models, views, async views, an async client with sync twins, Celery "
+                "tasks, admin, forms, selectors, urls (`benchmarks/corpus.py`); 2 of every "
+                f"11 files hold async code; one app in {corpus.BUG_EVERY} has a planted AG201 bug.",
+                "",
+                scale_report(rows, args.scale_rounds),
+            ]
+        parts += [
+            "",
+            "### Every finding on the corpus",
+            "",
+            findings_report(result.findings),
+        ]
+        text = "\n".join(parts) + "\n"
+        print(text)
+        if args.profile:
+            print(profile_cold(root))
+        if args.write_docs:
+            write_section(text)
+            print(f"benchmark: wrote {SECTION} in {DOCS}", file=sys.stderr)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
