@@ -1,0 +1,61 @@
+"""Per-file cache in ``.async_guard_cache/``: facts and findings of one file version.
+
+Keyed by the file's path and content hash, the tool version and the
+configuration fingerprint; findings are reused only while the project index's
+digest is unchanged (they may depend on other files). Writes are atomic (temp
+file + ``os.replace``); an unreadable or corrupted entry is ignored and rebuilt.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from async_guard.audit.finding import Finding
+from async_guard.audit.index import FileFacts
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    facts: FileFacts | None
+    findings: tuple[Finding, ...] = ()
+    run_contexts: tuple[str, ...] = ()
+    digest: str = ""
+    problem: tuple[int, str] | None = None
+    skipped: bool = False
+
+
+class Cache:
+    def __init__(self, root: Path, version: str, fingerprint: str) -> None:
+        self.folder = root / f"v{version}-{fingerprint}"
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.pickle"
+
+    def load(self, key: str) -> CacheEntry | None:
+        try:
+            with self._path(key).open("rb") as handle:
+                entry = pickle.load(handle)
+        except FileNotFoundError:
+            return None
+        except Exception:  # corrupted, truncated, or from another version: rebuild
+            return None
+        return entry if isinstance(entry, CacheEntry) else None
+
+    def store(self, key: str, entry: CacheEntry) -> None:
+        target = self._path(key)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    pickle.dump(entry, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError:
+            pass  # a read-only tree still gets audited, just without a cache

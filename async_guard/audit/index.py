@@ -1,0 +1,409 @@
+"""Project-wide facts, merged across every scanned file.
+
+Each file yields one picklable :class:`FileFacts` (cached with the file, so the
+index is rebuilt incrementally: only changed files are parsed again); the
+:class:`ProjectIndex` merges them and answers the rules' cross-file questions:
+which classes are Django models (through bases in any file, plus the app
+registry under ``manage.py``), their fields, which names are coroutine
+functions, which entry-point contexts reach a function through resolvable calls.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import pickle
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from async_guard.audit.config import Config
+from async_guard.audit.context import Scope, Walker
+from async_guard.audit.source import SourceFile
+
+MODEL_ROOTS = frozenset({"django.db.models.Model", "django.db.models.base.Model"})
+_FIELD_KINDS = {
+    "ForeignKey": "fk",
+    "OneToOneField": "o2o",
+    "ManyToManyField": "m2m",
+    "ParentalKey": "fk",
+    "TreeForeignKey": "fk",
+}
+#: Django's async ORM API (the ``a``-prefixed methods of managers, querysets, instances).
+ASYNC_ORM_METHODS = frozenset(
+    {"aget", "acreate", "aget_or_create", "aupdate_or_create", "abulk_create", "abulk_update",
+     "acount", "ain_bulk", "aiterator", "alatest", "aearliest", "afirst", "alast",
+     "aaggregate", "aexists", "acontains", "aupdate", "adelete", "aexplain", "asave",
+     "arefresh_from_db", "aadd", "aremove", "aclear", "aset"}
+)  # fmt: skip
+SYNC_TO_ASYNC = frozenset(
+    {"asgiref.sync.sync_to_async", "asgiref.sync.SyncToAsync",
+     "channels.db.database_sync_to_async"}
+)  # fmt: skip
+MANAGER_ATTRS = frozenset({"objects", "_default_manager", "_base_manager"})
+
+
+def callee_name(sf: SourceFile, scope: Scope, expr: ast.AST) -> str | None:
+    """Qualified name of what ``expr`` names, including ``self.method`` and ``cls.method``."""
+    if (
+        isinstance(expr, ast.Attribute)
+        and isinstance(expr.value, ast.Name)
+        and expr.value.id in ("self", "cls")
+    ):
+        klass = scope.class_scope
+        return f"{klass.qualname}.{expr.attr}" if klass is not None else None
+    if isinstance(expr, ast.Name):
+        # a function defined in an enclosing function body
+        function = scope.function
+        while function is not None:
+            body = getattr(function.node, "body", [])
+            if isinstance(body, list) and any(
+                isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == expr.id
+                for s in body
+            ):
+                return f"{function.qualname}.{expr.id}"
+            function = function.parent.function if function.parent else None
+    return sf.resolve(expr)
+
+
+@dataclass
+class FileFacts:
+    """What one file contributes to the project index."""
+
+    module: str
+    path: str = ""
+    imports: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, bool] = field(default_factory=dict)  # qualname -> is async
+    classes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # qualname -> bases
+    fields: dict[str, dict[str, str]] = field(default_factory=dict)
+    managers: dict[str, set[str]] = field(default_factory=dict)
+    calls: dict[str, set[str]] = field(default_factory=dict)
+    entries: dict[str, str] = field(default_factory=dict)
+    orm_refs: dict[str, set[str]] = field(default_factory=dict)
+    async_orm: set[str] = field(default_factory=set)
+    asyncio_runs: list[str] = field(default_factory=list)  # contexts, for --stats
+
+
+class FactCollector:
+    """Visitor (same protocol as the rules) that fills a :class:`FileFacts`."""
+
+    def __init__(self, sf: SourceFile) -> None:
+        self.sf = sf
+        self.facts = FileFacts(module=sf.module, path=sf.path)
+        self.facts.imports = {k: v for k, v in sf.imports.items() if k not in sf.definitions}
+
+    def _owner(self, scope: Scope) -> str:
+        function = scope.function
+        if function is not None:
+            return function.qualname
+        return (
+            f"{self.sf.module}.<script>"
+            if scope.context == "script"
+            else f"{self.sf.module}.<module>"
+        )
+
+    def visit_FunctionDef(self, node: ast.FunctionDef, scope: Scope) -> None:
+        self.facts.functions[scope.qualname] = False
+        if scope.direct_context:
+            self.facts.entries[scope.qualname] = scope.direct_context
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef, scope: Scope) -> None:
+        self.facts.functions[scope.qualname] = True
+        if scope.direct_context:
+            self.facts.entries[scope.qualname] = scope.direct_context
+
+    def visit_ClassDef(self, node: ast.ClassDef, scope: Scope) -> None:
+        self.facts.classes[scope.qualname] = scope.bases
+        for stmt in node.body:
+            target: ast.expr | None = None
+            value: ast.expr | None = None
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+                target, value = stmt.targets[0], stmt.value
+            elif isinstance(stmt, ast.AnnAssign):
+                target, value = stmt.target, stmt.value
+            if not isinstance(target, ast.Name) or not isinstance(value, ast.Call):
+                continue
+            called = self.sf.resolve(value.func) or ""
+            last = called.rsplit(".", 1)[-1] if called else getattr(value.func, "attr", "")
+            if last in _FIELD_KINDS:
+                self.facts.fields.setdefault(scope.qualname, {})[target.id] = _FIELD_KINDS[last]
+            elif last.endswith("Field"):
+                self.facts.fields.setdefault(scope.qualname, {})[target.id] = "field"
+            elif last.endswith("Manager") or (
+                isinstance(value.func, ast.Attribute)
+                and value.func.attr in ("as_manager", "from_queryset")
+            ):
+                self.facts.managers.setdefault(scope.qualname, set()).add(target.id)
+
+    def visit_Call(self, node: ast.Call, scope: Scope) -> None:
+        owner = self._owner(scope)
+        target = callee_name(self.sf, scope, node.func)
+        calls = self.facts.calls.setdefault(owner, set())
+        if target:
+            calls.add(target)
+            if target in SYNC_TO_ASYNC:
+                self.facts.async_orm.add(owner)
+            if target == "asyncio.run":
+                self.facts.asyncio_runs.append(scope.context)
+        # functions handed to bridges, executors, ``connect`` ... are reached too
+        for arg in [*node.args, *(k.value for k in node.keywords)]:
+            if isinstance(arg, (ast.Name, ast.Attribute)):
+                ref = callee_name(self.sf, scope, arg)
+                if ref:
+                    calls.add(ref)
+        if isinstance(node.func, ast.Attribute):
+            if node.func.attr in ASYNC_ORM_METHODS:
+                self.facts.async_orm.add(owner)
+            if node.func.attr == "connect" and node.args:
+                signal = self.sf.resolve(node.func.value) or ""
+                handler = callee_name(self.sf, scope, node.args[0])
+                if handler and ("signals" in signal or "signal" in dotted_tail(node.func.value)):
+                    self.facts.entries.setdefault(handler, "signal-receiver")
+
+    def visit_Attribute(self, node: ast.Attribute, scope: Scope) -> None:
+        if node.attr in MANAGER_ATTRS:
+            receiver = callee_name(self.sf, scope, node.value)
+            if receiver:
+                self.facts.orm_refs.setdefault(self._owner(scope), set()).add(receiver)
+
+    def visit_If(self, node: ast.If, scope: Scope) -> None:
+        if scope.kind == "module" and scope.context == "script":
+            self.facts.entries.setdefault(f"{self.sf.module}.<script>", "script")
+
+
+def dotted_tail(expr: ast.AST) -> str:
+    if isinstance(expr, ast.Attribute):
+        return expr.attr
+    if isinstance(expr, ast.Name):
+        return expr.id
+    return ""
+
+
+def collect_facts(sf: SourceFile, config: Config | None = None) -> FileFacts:
+    collector = FactCollector(sf)
+    Walker(sf, [collector], None, (config or Config()).task_decorators).run()
+    return collector.facts
+
+
+class ProjectIndex:
+    """Merged facts of every scanned file (and the app registry, when there is one)."""
+
+    def __init__(self, facts: Iterable[FileFacts] = (), config: Config | None = None) -> None:
+        self.config = config or Config()
+        self.modules: dict[str, dict[str, str]] = {}
+        self.functions: dict[str, bool] = {}
+        self.classes: dict[str, tuple[str, ...]] = {}
+        self.fields: dict[str, dict[str, str]] = {}
+        self.managers: dict[str, set[str]] = {}
+        self.calls: dict[str, set[str]] = {}
+        self.entries: dict[str, str] = {}
+        self.orm_refs: dict[str, set[str]] = {}
+        self.async_orm: set[str] = set()
+        self.facts: list[FileFacts] = []
+        for item in facts:
+            self.add(item)
+        for qualname, model_fields in self.config.registry_models:
+            self.classes.setdefault(qualname, ("django.db.models.Model",))
+            self.fields.setdefault(qualname, {}).update(dict(model_fields))
+        self._contexts: dict[str, frozenset[str]] | None = None
+        self._canonical_memo: dict[str, str] = {}
+        self._model_memo: dict[str, bool] = {}
+        self._reach_memo: dict[str, frozenset[str]] = {}
+
+    def add(self, facts: FileFacts) -> None:
+        self.facts.append(facts)
+        self.modules.setdefault(facts.module, {}).update(facts.imports)
+        self.functions.update(facts.functions)
+        self.classes.update(facts.classes)
+        for name, values in facts.fields.items():
+            self.fields.setdefault(name, {}).update(values)
+        for name, managers in facts.managers.items():
+            self.managers.setdefault(name, set()).update(managers)
+        for name, callees in facts.calls.items():
+            self.calls.setdefault(name, set()).update(callees)
+        for name, context in facts.entries.items():
+            self.entries.setdefault(name, context)
+        for name, refs in facts.orm_refs.items():
+            self.orm_refs.setdefault(name, set()).update(refs)
+        self.async_orm.update(facts.async_orm)
+
+    def digest(self) -> str:
+        """Changes whenever any fact a rule could read changes (keys the findings cache)."""
+        blob = pickle.dumps(
+            sorted((f.path, f.module, sorted_repr(f)) for f in self.facts), protocol=4
+        )
+        extra = repr((self.config.registry_models, self.config.known_async)).encode()
+        return hashlib.sha256(blob + extra).hexdigest()[:16]
+
+    # --- names -------------------------------------------------------------------
+
+    def canonical(self, qualname: str) -> str:
+        if qualname not in self._canonical_memo:
+            self._canonical_memo[qualname] = self._canonical(qualname)
+        return self._canonical_memo[qualname]
+
+    def _canonical(self, qualname: str) -> str:
+        """Follow re-exports (``from .position import Position`` in a package) and methods
+        inherited from bases, to the name where the thing is defined."""
+        seen: set[str] = set()
+        name = qualname
+        while name not in seen and len(seen) < 20:
+            seen.add(name)
+            if name in self.functions or name in self.classes:
+                return name
+            parts = name.split(".")
+            moved = False
+            for i in range(len(parts) - 1, 0, -1):
+                module, rest = ".".join(parts[:i]), parts[i:]
+                target = self.modules.get(module, {}).get(rest[0])
+                if target:
+                    name = ".".join([target, *rest[1:]])
+                    moved = True
+                    break
+                owner = ".".join(parts[:i])
+                if owner in self.classes and len(rest) == 1:
+                    inherited = self._inherited(owner, rest[0])
+                    if inherited:
+                        return inherited
+            if not moved:
+                return name
+        return name
+
+    def _inherited(self, klass: str, attr: str) -> str | None:
+        queue = deque(self.classes.get(klass, ()))
+        seen: set[str] = set()
+        while queue:
+            base = self.canonical(queue.popleft())
+            if base in seen:
+                continue
+            seen.add(base)
+            if f"{base}.{attr}" in self.functions:
+                return f"{base}.{attr}"
+            queue.extend(self.classes.get(base, ()))
+        return None
+
+    # --- models ------------------------------------------------------------------
+
+    def is_model(self, qualname: str) -> bool:
+        """True for a class that subclasses ``django.db.models.Model`` (through any bases)."""
+        if qualname not in self._model_memo:
+            self._model_memo[qualname] = self._is_model(qualname)
+        return self._model_memo[qualname]
+
+    def _is_model(self, qualname: str) -> bool:
+        seen: set[str] = set()
+        queue = deque([qualname])
+        while queue:
+            name = queue.popleft()
+            if name in MODEL_ROOTS:
+                return name != qualname
+            name = self.canonical(name)
+            if name in MODEL_ROOTS:
+                return name != qualname
+            if name in seen:
+                continue
+            seen.add(name)
+            queue.extend(self.classes.get(name, ()))
+        return False
+
+    def _lineage(self, qualname: str) -> list[str]:
+        order: list[str] = []
+        queue = deque([self.canonical(qualname)])
+        while queue:
+            name = queue.popleft()
+            if name in order:
+                continue
+            order.append(name)
+            queue.extend(self.canonical(b) for b in self.classes.get(name, ()))
+        return order
+
+    def model_fields(self, qualname: str) -> dict[str, str]:
+        """Field name -> kind ("fk", "o2o", "m2m", "field"), inherited fields included."""
+        if not self.is_model(qualname):
+            return {}
+        merged: dict[str, str] = {}
+        for name in reversed(self._lineage(qualname)):
+            merged.update(self.fields.get(name, {}))
+        return merged
+
+    def model_managers(self, qualname: str) -> frozenset[str]:
+        """Manager attribute names of a model (``objects`` and declared managers)."""
+        if not self.is_model(qualname):
+            return frozenset()
+        names = set(MANAGER_ATTRS) | set(self.config.registry_managers)
+        for name in self._lineage(qualname):
+            names |= self.managers.get(name, set())
+        return frozenset(names)
+
+    # --- functions ---------------------------------------------------------------
+
+    def is_coroutine_function(self, qualname: str) -> bool:
+        if qualname in self.config.known_async:
+            return True
+        name = self.canonical(qualname)
+        return self.functions.get(name, False) or name in self.config.known_async
+
+    def is_function(self, qualname: str) -> bool:
+        return self.canonical(qualname) in self.functions
+
+    def _graph_contexts(self) -> dict[str, frozenset[str]]:
+        if self._contexts is None:
+            found: dict[str, set[str]] = {}
+            for entry, context in self.entries.items():
+                start = self.canonical(entry)
+                queue = deque([start])
+                seen = {start}
+                while queue:
+                    name = queue.popleft()
+                    found.setdefault(name, set()).add(context)
+                    for callee in self.calls.get(name, ()):
+                        target = self.canonical(callee)
+                        if target not in seen and target in self.functions:
+                            seen.add(target)
+                            queue.append(target)
+            self._contexts = {k: frozenset(v) for k, v in found.items()}
+        return self._contexts
+
+    def contexts_of(self, qualname: str) -> frozenset[str]:
+        """Entry-point contexts from which ``qualname`` is reached through resolvable calls."""
+        return self._graph_contexts().get(self.canonical(qualname), frozenset())
+
+    def reachable(self, qualname: str) -> frozenset[str]:
+        """``qualname`` and every function it reaches through resolvable calls."""
+        start = self.canonical(qualname)
+        if start not in self._reach_memo:
+            self._reach_memo[start] = self._reach_uncached(start)
+        return self._reach_memo[start]
+
+    def _reach_uncached(self, start: str) -> frozenset[str]:
+        seen = {start}
+        queue = deque([start])
+        while queue:
+            for callee in self.calls.get(queue.popleft(), ()):
+                target = self.canonical(callee)
+                if target not in seen and target in self.functions:
+                    seen.add(target)
+                    queue.append(target)
+        return frozenset(seen)
+
+    def reaches_async_orm(self, qualname: str) -> bool:
+        """True when the function reaches ``sync_to_async`` or Django's async ORM API."""
+        return any(name in self.async_orm for name in self.reachable(qualname))
+
+    def reaches_orm(self, qualname: str) -> bool:
+        """True when the function reaches a model's manager, ``sync_to_async`` or the async ORM."""
+        return any(
+            name in self.async_orm or any(self.is_model(ref) for ref in self.orm_refs.get(name, ()))
+            for name in self.reachable(qualname)
+        )
+
+
+def sorted_repr(facts: FileFacts) -> str:
+    def norm(value: object) -> object:
+        if isinstance(value, dict):
+            return sorted((k, norm(v)) for k, v in value.items())
+        if isinstance(value, (set, frozenset)):
+            return sorted(value)
+        return value
+
+    return repr([norm(v) for v in vars(facts).values()])

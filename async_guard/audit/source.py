@@ -1,0 +1,227 @@
+"""Read one file: bytes, encoding, one parse, import resolution.
+
+A file that cannot be read or parsed becomes a :class:`SourceProblem` (reported
+as AG000) instead of an exception, so one bad file never stops the run. The
+scanned code is only ever parsed, never imported or executed.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import io
+import re
+import sys
+import tokenize
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+_BUILTINS = frozenset(dir(builtins))
+
+
+class SourceProblem(Exception):
+    """A file that cannot be audited; ``line`` is 1-based (1 when unknown)."""
+
+    def __init__(self, message: str, line: int = 1, col: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = max(line, 1)
+        self.col = max(col, 1)
+
+
+def decode_source(data: bytes) -> str:
+    """Decode like the interpreter does: BOM or PEP 263 cookie, else UTF-8."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:  # an unknown or conflicting encoding cookie
+        raise SourceProblem(f"cannot decode: {exc}") from None
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        line = data[: getattr(exc, "start", 0)].count(b"\n") + 1
+        hint = "" if encoding != "utf-8" else " (add a PEP 263 coding cookie if it is not UTF-8)"
+        raise SourceProblem(f"not valid {encoding} text{hint}", line) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text
+
+
+# Syntax that a newer interpreter accepts, recognised on the line a SyntaxError names.
+_NEWER_GRAMMAR = (
+    ((3, 12), re.compile(r"^\s*type\s+[A-Za-z_]\w*\s*(\[.*\])?\s*="), "`type` statements"),
+    ((3, 12), re.compile(r"^\s*(async\s+)?def\s+\w+\s*\["), "generic function syntax"),
+    ((3, 12), re.compile(r"^\s*class\s+\w+\s*\["), "generic class syntax"),
+    ((3, 11), re.compile(r"^\s*except\s*\*"), "`except*`"),
+    ((3, 10), re.compile(r"^\s*(match|case)\b"), "`match` statements"),
+)
+_FSTRING_REUSED_QUOTE = re.compile(r"""\bf(["'])[^"'\n]*\{[^}\n]*\1""", re.IGNORECASE)
+
+
+def _newer_grammar(text: str, exc: SyntaxError) -> str | None:
+    lines = text.splitlines()
+    lineno = exc.lineno or 1
+    line = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
+    for version, pattern, what in _NEWER_GRAMMAR:
+        if sys.version_info < version and pattern.search(line):
+            return _needs(version, what)
+    if sys.version_info < (3, 12) and (
+        "f-string" in str(exc.msg) or _FSTRING_REUSED_QUOTE.search(line)
+    ):
+        return _needs((3, 12), "f-strings that reuse their quote or nest expressions")
+    return None
+
+
+def _needs(version: tuple[int, int], what: str) -> str:
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    return (
+        f"needs the Python {version[0]}.{version[1]} grammar ({what}); "
+        f"the audit runs on Python {running}: run it with Python {version[0]}.{version[1]}+"
+    )
+
+
+def parse_source(text: str) -> ast.Module:
+    """Parse once; every failure becomes a :class:`SourceProblem`."""
+    if "\x00" in text:
+        raise SourceProblem(
+            "contains NUL bytes: not Python source", text[: text.index("\x00")].count("\n") + 1
+        )
+    try:
+        return ast.parse(text, type_comments=False)
+    except SyntaxError as exc:
+        newer = _newer_grammar(text, exc)
+        if newer:
+            raise SourceProblem(newer, exc.lineno or 1) from None
+        raise SourceProblem(f"syntax error: {exc.msg}", exc.lineno or 1, exc.offset or 1) from None
+    except (RecursionError, MemoryError):
+        raise SourceProblem("too deeply nested for Python's parser (recursion limit)") from None
+    except ValueError as exc:  # pragma: no cover - other interpreter versions
+        raise SourceProblem(f"cannot parse: {exc}") from None
+
+
+def module_name(path: str) -> tuple[str, bool]:
+    """Dotted module name guessed from ``path`` and whether it is a package ``__init__``.
+
+    On disk, parent folders count while they hold an ``__init__.py``; for an
+    in-memory path (fixtures) every folder counts.
+    """
+    p = Path(path)
+    is_package = p.name == "__init__.py"
+    parts: list[str] = [] if is_package else [p.stem]
+    if p.exists():
+        d = p.resolve().parent
+        while (d / "__init__.py").exists() and d.parent != d:
+            parts.insert(0, d.name)
+            d = d.parent
+    else:
+        parts = [part for part in p.parent.parts if part not in ("/", ".", "..")] + parts
+    return ".".join(parts) or "__main__", is_package
+
+
+@dataclass
+class SourceFile:
+    """One parsed file, shared by every rule of the walk."""
+
+    path: str
+    text: str
+    tree: ast.Module
+    module: str = ""
+    is_package: bool = False
+    imports: dict[str, str] = field(default_factory=dict)
+    definitions: set[str] = field(default_factory=set)
+
+    @classmethod
+    def from_text(cls, text: str, path: str, module: str | None = None) -> SourceFile:
+        tree = parse_source(text)
+        guessed, is_package = module_name(path)
+        sf = cls(path=path, text=text, tree=tree, module=module or guessed, is_package=is_package)
+        sf._collect_names()
+        return sf
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    def line(self, lineno: int) -> str:
+        return self.lines[lineno - 1] if 0 < lineno <= len(self.lines) else ""
+
+    def _collect_names(self) -> None:
+        # Imports anywhere in the file count: a function-local ``import asyncio``
+        # still means the stdlib module (names are rarely rebound to something else).
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self.imports[alias.asname] = alias.name
+                    else:
+                        top = alias.name.split(".")[0]
+                        self.imports.setdefault(top, top)
+            elif isinstance(node, ast.ImportFrom):
+                base = self._absolute(node.module, node.level)
+                for alias in node.names:
+                    if alias.name != "*":
+                        self.imports[alias.asname or alias.name] = f"{base}.{alias.name}".lstrip(
+                            "."
+                        )
+        for stmt in self.tree.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self.definitions.add(stmt.name)
+            elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                self.definitions.update(t.id for t in targets if isinstance(t, ast.Name))
+        for name in self.definitions:
+            self.imports.pop(name, None)
+
+    def _absolute(self, module: str | None, level: int) -> str:
+        if not level:
+            return module or ""
+        package = self.module.split(".")
+        if not self.is_package:
+            package = package[:-1]
+        if level > 1:
+            package = package[: len(package) - (level - 1)]
+        return ".".join([*package, *([module] if module else [])])
+
+    def resolve(self, expr: ast.AST) -> str | None:
+        """The dotted name ``expr`` refers to through this file's imports, or None.
+
+        ``asyncio.run`` -> ``"asyncio.run"``; ``sync_to_async`` imported from asgiref
+        -> ``"asgiref.sync.sync_to_async"``; a module-level definition ->
+        ``"<module>.<name>"``; an unshadowed builtin -> ``"builtins.<name>"``.
+        """
+        if isinstance(expr, ast.Name):
+            if expr.id in self.imports:
+                return self.imports[expr.id]
+            if expr.id in self.definitions:
+                return f"{self.module}.{expr.id}"
+            if expr.id in _BUILTINS:
+                return f"builtins.{expr.id}"
+            return None
+        if isinstance(expr, ast.Attribute):
+            base = self.resolve(expr.value)
+            return f"{base}.{expr.attr}" if base else None
+        return None
+
+
+def dotted(expr: ast.AST) -> str | None:
+    """``a.b.c`` as written (no import resolution), or None for anything else."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        base = dotted(expr.value)
+        return f"{base}.{expr.attr}" if base else None
+    return None
+
+
+def read_file(path: Path) -> bytes:
+    """The file's bytes; unreadable paths become a :class:`SourceProblem`."""
+    try:
+        if path.is_dir():
+            raise SourceProblem("is a directory, not a Python file")
+        return path.read_bytes()
+    except SourceProblem:
+        raise
+    except OSError as exc:
+        if exc.errno == 40 or "symbolic links" in str(exc):
+            raise SourceProblem("symlink loop: cannot be read") from None
+        raise SourceProblem(f"cannot be read: {exc.strerror or exc}") from None
