@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from django.apps import AppConfig
+from django.core import checks as django_checks
+from django.core.signals import got_request_exception
+from django.db.backends.signals import connection_created
 
 
 class AsyncGuardConfig(AppConfig):
@@ -11,4 +16,24 @@ class AsyncGuardConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        pass
+        from async_guard import checks, middleware
+        from async_guard.runtime import coroutines, db, loops
+
+        connection_created.connect(db.on_connection_created, dispatch_uid="async_guard.db")
+        # Connections opened before ready() (a management command's early
+        # query) get the watch too.
+        db.install_on_open_connections()
+        got_request_exception.connect(
+            middleware.on_request_exception, dispatch_uid="async_guard.request_exception"
+        )
+        loops.install()
+        coroutines.install()
+        if importlib.util.find_spec("celery") is not None:
+            from async_guard import celery as celery_hook
+
+            celery_hook.connect()
+        for check in checks.ALL:
+            django_checks.register(check, "async_guard")
+        # Integrator: also register the static audit's check here, e.g.
+        #     from async_guard.audit.django_checks import audit_check
+        #     django_checks.register(audit_check, "async_guard")

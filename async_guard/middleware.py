@@ -1,12 +1,28 @@
-"""Request guard (placeholder until the runtime guards land)."""
+"""``AsyncGuardMiddleware``: every request is a unit of work.
+
+Sync- and async-capable like Django's own middleware: under WSGI (or with a
+sync middleware chain) the request is a sync unit owned by the request's
+thread; under ASGI it is an async unit whose sync work (sync views, adapted
+middleware) runs on the request's thread-sensitive executor thread.
+
+Put it first in ``MIDDLEWARE``: it then sees every query the other middleware
+make. The end-of-unit checks run when the response is closed, after Django's
+``request_finished`` closed the request's connections; checking any earlier
+would flag every correct request under ASGI.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
+
+from async_guard.runtime import events
+from async_guard.runtime.state import Unit, current_unit
+from async_guard.runtime.unit import begin, escaped, finish, leave
 
 
 class AsyncGuardMiddleware:
@@ -22,8 +38,65 @@ class AsyncGuardMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        return self.get_response(request)
+        entered = begin("request", request_label(request), is_async=False)
+        if entered is None:
+            return self.get_response(request)
+        try:
+            response = self.get_response(request)
+        except BaseException as exc:
+            leave(entered)
+            finish(entered[0], exc)
+            raise
+        leave(entered)
+        finish_when_closed(entered[0], response)
+        return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        entered = begin("request", request_label(request), is_async=True)
+        if entered is None:
+            return await self._respond(request)
+        try:
+            response = await self._respond(request)
+        except BaseException as exc:
+            leave(entered)
+            finish(entered[0], exc)
+            raise
+        leave(entered)
+        finish_when_closed(entered[0], response)
+        return response
+
+    async def _respond(self, request: HttpRequest) -> HttpResponseBase:
         response: Awaitable[HttpResponseBase] = self.get_response(request)
         return await response
+
+
+def request_label(request: HttpRequest) -> str:
+    return f"{request.method} {request.path}"
+
+
+def finish_when_closed(unit: Unit, response: HttpResponseBase) -> None:
+    """Run the end-of-unit checks after ``response.close()`` (and so ``request_finished``)."""
+    try:
+        original = response.close
+
+        def close() -> None:
+            original()
+            finish(unit)
+
+        response.close = close  # type: ignore[method-assign]
+    except Exception as exc:
+        events.internal_error("response close hook", exc)
+        finish(unit)
+
+
+@events.guarded("got_request_exception")
+def on_request_exception(sender: object, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    """AGR108/AGR105 for an exception Django turned into a 500 response.
+
+    Django converts a view's exception into a response before it reaches any
+    middleware, so the diagnosis hooks the signal it sends on the way, from
+    inside the ``except`` block (``sys.exc_info()`` is the exception).
+    """
+    exc = sys.exc_info()[1]
+    if exc is not None:
+        escaped(current_unit.get(), exc)

@@ -1,0 +1,129 @@
+"""The Celery hook: every task is a unit of work.
+
+Connected from ``AppConfig.ready()`` when Celery is importable; ``install(app)``
+does the same explicitly. ``task_prerun`` starts a sync unit on the worker
+thread that runs the task (prefork and solo: the child's main thread; threads:
+each pool thread), ``task_failure`` diagnoses the exception, ``task_postrun``
+ends the unit. Celery catches exceptions raised in signal handlers and logs
+them, so in ``raise`` mode an end-of-task event is a logged error, not a
+failed task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction
+from celery import signals
+
+from async_guard.runtime import events
+from async_guard.runtime.unit import Entered, begin, end, escaped
+
+_running: dict[str, list[Entered]] = {}
+_lock = threading.Lock()
+
+
+def install(app: object = None) -> None:
+    """Connect the task signal handlers (idempotent; Celery signals are process-wide)."""
+    connect()
+
+
+def connect() -> None:
+    signals.task_prerun.connect(on_task_prerun, dispatch_uid="async_guard.prerun", weak=False)
+    signals.task_failure.connect(on_task_failure, dispatch_uid="async_guard.failure", weak=False)
+    signals.task_postrun.connect(on_task_postrun, dispatch_uid="async_guard.postrun", weak=False)
+
+
+def disconnect() -> None:
+    signals.task_prerun.disconnect(dispatch_uid="async_guard.prerun")
+    signals.task_failure.disconnect(dispatch_uid="async_guard.failure")
+    signals.task_postrun.disconnect(dispatch_uid="async_guard.postrun")
+
+
+def task_function(task: Any) -> Any:
+    run = getattr(task, "run", None)
+    return inspect.unwrap(run) if callable(run) else run
+
+
+def coroutine_task(task: Any) -> bool:
+    func = task_function(task)
+    return callable(func) and iscoroutinefunction(func)
+
+
+def _report_coroutine_task(unit: Any, task: Any) -> None:
+    func = task_function(task)
+    code = getattr(func, "__code__", None)
+    frames = (
+        (events.Where(code.co_filename, code.co_firstlineno, code.co_qualname),)
+        if code is not None
+        else ()
+    )
+    events.report(
+        unit,
+        "AGR105",
+        f"task {getattr(task, 'name', task)!r} is an async def: Celery calls it and gets a "
+        "coroutine that never runs (with a result backend it fails with EncodeError). Make the "
+        "task a plain def that calls the coroutine with async_to_sync "
+        "(async_guard.bridge.run_async)",
+        key="task",
+        frames=frames,
+        can_raise=False,
+    )
+
+
+@events.guarded("celery task_prerun")
+def on_task_prerun(
+    sender: Any = None, task_id: str | None = None, task: Any = None, **kwargs: Any
+) -> None:
+    task = task if task is not None else sender
+    name = getattr(task, "name", None) or repr(task)
+    entered = begin("task", f"{name}[{task_id}]", is_async=False)
+    if entered is None:
+        return
+    with _lock:
+        _running.setdefault(str(task_id), []).append(entered)
+    # Detected here, from the function itself: with a result backend, storing
+    # the returned coroutine fails with EncodeError before task_postrun.
+    if coroutine_task(task):
+        _report_coroutine_task(entered[0], task)
+
+
+def _current(task_id: str | None) -> Entered | None:
+    with _lock:
+        stack = _running.get(str(task_id))
+        return stack[-1] if stack else None
+
+
+@events.guarded("celery task_failure")
+def on_task_failure(
+    sender: Any = None,
+    task_id: str | None = None,
+    exception: BaseException | None = None,
+    **kwargs: Any,
+) -> None:
+    entered = _current(task_id)
+    if entered is not None and exception is not None:
+        escaped(entered[0], exception)
+
+
+@events.guarded("celery task_postrun")
+def on_task_postrun(
+    sender: Any = None,
+    task_id: str | None = None,
+    task: Any = None,
+    retval: Any = None,
+    **kwargs: Any,
+) -> None:
+    with _lock:
+        stack = _running.get(str(task_id))
+        entered = stack.pop() if stack else None
+        if stack is not None and not stack:
+            del _running[str(task_id)]
+    if entered is None:
+        return
+    if asyncio.iscoroutine(retval):
+        _report_coroutine_task(entered[0], task if task is not None else sender)
+    end(entered)

@@ -1,0 +1,87 @@
+"""AGR106: "coroutine ... was never awaited", attributed by where the coroutine was made.
+
+CPython reports an unawaited coroutine when it is garbage-collected, which
+can be long after, in another unit of work, or in none. So the event is
+attributed by the coroutine's origin: sync units turn on
+``sys.set_coroutine_origin_tracking_depth`` for their own thread while they
+run (coroutines are rare in sync code, so the cost stays off the hot path of
+async code), which records the creating frames in ``cr_origin``. CPython calls
+``warnings._warn_unawaited_coroutine(coro)`` for every such coroutine, before
+any warning filter applies; the hook reads the origin there.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from async_guard.runtime import events
+from async_guard.runtime.state import Unit, current_unit
+
+ORIGIN_DEPTH = 8
+
+# The last unit of work each thread ran: a coroutine with an origin was made
+# while a sync unit tracked this thread, and is collected after it ended.
+last_unit = threading.local()
+
+_original: list[Callable[[Any], None]] = []
+
+
+def install() -> None:
+    if _original or not hasattr(warnings, "_warn_unawaited_coroutine"):
+        return
+    original = warnings._warn_unawaited_coroutine
+    _original.append(original)
+
+    def _warn_unawaited_coroutine(coro: Any) -> None:
+        try:
+            note_unawaited(coro)
+        except Exception as exc:
+            events.internal_error("unawaited coroutine hook", exc)
+        original(coro)
+
+    warnings._warn_unawaited_coroutine = _warn_unawaited_coroutine
+
+
+def uninstall() -> None:
+    if _original:
+        warnings._warn_unawaited_coroutine = _original.pop()  # type: ignore[attr-defined]
+
+
+def origin_of(coro: Any) -> tuple[events.Where, ...]:
+    """User frames where ``coro`` was created, else where its function is defined."""
+    origin = getattr(coro, "cr_origin", None) or ()
+    frames = tuple(
+        events.Where(filename, line, function)
+        for filename, line, function in origin
+        if events.is_user_file(filename)
+    )
+    if frames:
+        return frames
+    code = getattr(coro, "cr_code", None)
+    if code is None:
+        return ()
+    return (events.Where(code.co_filename, code.co_firstlineno, code.co_qualname),)
+
+
+def note_unawaited(coro: Any) -> None:
+    unit: Unit | None = current_unit.get()
+    if getattr(coro, "cr_origin", None) and unit is None:
+        unit = getattr(last_unit, "unit", None)
+    if unit is None:
+        return
+    frames = origin_of(coro)
+    name = getattr(coro, "__qualname__", repr(coro))
+    where = f" (created at {frames[0]})" if frames else ""
+    label = f" during {unit.label!r}"
+    events.report(
+        unit,
+        "AGR106",
+        f"coroutine {name} was never awaited{where}{label}: its body never ran. Await it, "
+        "or from sync code run it with async_to_sync (async_guard.bridge.run_async)",
+        key=frames[0] if frames else name,
+        frames=frames,
+        can_raise=False,
+    )

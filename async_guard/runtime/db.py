@@ -1,0 +1,157 @@
+"""The database watch: an execute wrapper on every connection (AGR101, AGR107).
+
+``connection_created`` installs :func:`watch_query` in the connection's
+``execute_wrappers``, so it runs around every query of every connection.
+Its fast path is a context-variable read and a thread-id compare: with no
+unit of work active, or on the unit's own thread, it calls straight through.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import AsyncToSync, SyncToAsync
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from async_guard.errors import AsyncGuardError
+from async_guard.runtime import events
+from async_guard.runtime.state import Unit, current_unit
+
+_get_ident = threading.get_ident
+
+
+def watch_query(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+) -> Any:
+    unit = current_unit.get()
+    if unit is None or unit.owner_ident == _get_ident():
+        return execute(sql, params, many, context)
+    try:
+        foreign_query(unit, sql, context["connection"])
+    except AsyncGuardError:
+        raise
+    except Exception as exc:
+        events.internal_error("database watch", exc)
+    return execute(sql, params, many, context)
+
+
+def foreign_query(unit: Unit, sql: str, connection: BaseDatabaseWrapper) -> None:
+    """AGR101: a query of ``unit`` on a thread that is not its owner."""
+    if unit.is_async and adopt_sync_thread(unit):
+        return
+    owner_db = unit.owner_dbs.get(connection.alias)
+    in_atomic = owner_db.in_atomic_block if owner_db is not None else None
+    frames = events.user_frames(sys._getframe(2)) or events.thread_frames(unit.owner_ident)
+    thread = threading.current_thread().name
+    message = (
+        f"query on thread {thread!r}, but {unit.label!r} runs on {unit.owner_name!r}: "
+        f"it uses another database connection ({connection.alias!r})"
+    )
+    if in_atomic:
+        message += ", outside the owner's transaction: this write is outside your transaction"
+    message += (
+        ". A new event loop (asyncio.run, new_event_loop) sent sync_to_async work to "
+        "asgiref's shared thread; call the coroutine with async_to_sync "
+        "(async_guard.bridge.run_async) instead"
+    )
+    events.report(
+        unit,
+        "AGR101",
+        message,
+        key=(connection.alias, _get_ident()),
+        frames=frames,
+        db_alias=connection.alias,
+        in_atomic_block=in_atomic,
+        sql=sql,
+        level=logging.ERROR if in_atomic else logging.WARNING,
+    )
+
+
+def capture_owner_dbs(unit: Unit) -> None:
+    """Remember the calling thread's connection objects (creating none)."""
+    unit.owner_dbs = {alias: connections[alias] for alias in connections}
+
+
+def adopt_sync_thread(unit: Unit) -> bool:
+    """Whether this thread is where asgiref sends the async unit's sync work.
+
+    An async unit (an ASGI request, an async ``watch``) runs its sync code
+    through ``sync_to_async(thread_sensitive=True)``, whose thread asgiref
+    picks: the outer ``async_to_sync``'s CurrentThreadExecutor if any, else
+    the request's ThreadSensitiveContext executor, else the loop's own
+    CurrentThreadExecutor, else the process's single shared thread. If this
+    query is on that thread, it becomes the unit's owner from now on.
+    """
+    if unit.routing is None:
+        return True
+    outer, context, loop = unit.routing
+    worker: Any
+    if outer is not None:
+        threads = {outer._work_thread}
+    elif context is not None:
+        worker = SyncToAsync.context_to_thread_executor.get(context)
+        threads = set(getattr(worker, "_threads", ()))
+    elif loop in AsyncToSync.loop_thread_executors:
+        threads = {AsyncToSync.loop_thread_executors[loop]._work_thread}
+    else:
+        worker = SyncToAsync.single_thread_executor
+        threads = set(getattr(worker, "_threads", ()))
+    me = threading.current_thread()
+    if me not in threads:
+        return False
+    unit.owner_ident = _get_ident()
+    unit.owner_name = me.name
+    capture_owner_dbs(unit)
+    return True
+
+
+@events.guarded("connection_created")
+def on_connection_created(sender: object, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """Install the watch on a new connection and note connections opened off-thread."""
+    if watch_query not in connection.execute_wrappers:
+        connection.execute_wrappers.append(watch_query)
+    unit = current_unit.get()
+    if unit is not None and unit.owner_ident != _get_ident():
+        if unit.is_async and adopt_sync_thread(unit):
+            return
+        unit.connections.append(
+            (
+                connection.alias,
+                connection,
+                threading.current_thread().name,
+                events.user_frames(sys._getframe(1)),
+            )
+        )
+
+
+def check_connections(unit: Unit) -> list[AsyncGuardError]:
+    """AGR107: connections this unit opened on other threads and left open."""
+    errors = []
+    for alias, connection, thread, frames in unit.connections:
+        if connection.connection is None:
+            continue
+        error = events.deferred(
+            unit,
+            "AGR107",
+            f"database connection {alias!r} opened on thread {thread!r} during {unit.label!r} "
+            "is still open after it: nothing closes connections on that thread, so each such "
+            "unit leaks one; use async_to_sync so the work stays on the unit's own thread",
+            key=(alias, thread),
+            frames=frames,
+            db_alias=alias,
+        )
+        if error is not None:
+            errors.append(error)
+    return errors
+
+
+def install_on_open_connections() -> None:
+    """Put the watch on this thread's existing connection objects (opened before ready())."""
+    for connection in connections.all(initialized_only=True):
+        if watch_query not in connection.execute_wrappers:
+            connection.execute_wrappers.append(watch_query)
