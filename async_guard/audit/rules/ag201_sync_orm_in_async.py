@@ -1,0 +1,75 @@
+"""AG201: a query evaluated inside ``async def``."""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, ClassVar
+
+from async_guard.audit import orm
+from async_guard.audit.finding import Severity
+from async_guard.audit.rules.base import Rule
+
+if TYPE_CHECKING:
+    from async_guard.audit.context import Scope
+
+
+class SyncOrmInAsync(Rule):
+    """A Django query runs inside `async def` without `sync_to_async`.
+
+    ## What goes wrong
+
+    Django's ORM is synchronous. Called on the event loop's thread it raises
+    `SynchronousOnlyOperation` ("You cannot call this from an async context"),
+    often halfway through a job whose first writes already happened (the seed's
+    positions 33 and 34 were corrupted that way). The query runs when it is
+    *evaluated*: `get()`, `first()`, `last()`, `count()`, `exists()`, `create()`,
+    `get_or_create()`, `update()`, `delete()`, `earliest()`, `latest()`,
+    `in_bulk()`, `aggregate()`, an instance's `save()`, `delete()` or
+    `refresh_from_db()`, a `for` loop or comprehension over a queryset, `list()`,
+    `len()`, `bool()`, `if qs:`, `x in qs`, `qs[0]`.
+
+    Building a queryset (`filter()`, `exclude()`, `order_by()`,
+    `select_related()`, slicing) runs nothing and is not reported; neither is the
+    `a`-prefixed async API (`aget()`, `acount()`, `asave()`...) nor `async for`.
+    Only managers of classes known to be Django models count (`bucket.objects` of
+    boto3 is not the ORM), and code in a nested sync `def` or a `lambda` is not
+    in the async function: it runs where it is called.
+
+    ## Bad
+
+    ```python
+    async def fix_position(pk):
+        position = Position.objects.get(id=pk)  # SynchronousOnlyOperation
+        position.save()
+    ```
+
+    ## Fix
+
+    Use the async API, or hand the sync call (not its result) to `sync_to_async`:
+
+    ```python
+    async def fix_position(pk):
+        position = await Position.objects.aget(id=pk)
+        await position.asave()
+        # or
+        position = await sync_to_async(Position.objects.get)(id=pk)
+        await sync_to_async(position.save)()
+    ```
+    """
+
+    code: ClassVar[str] = "AG201"
+    name: ClassVar[str] = "sync-orm-in-async"
+    severity: ClassVar[Severity] = "error"
+    triggers: ClassVar[tuple[str, ...]] = ("async",)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef, scope: Scope) -> None:
+        facts = orm.facts_for(self.file, self.index, scope)
+        for expr in facts.evaluations.values():
+            self.report(
+                expr,
+                f"query evaluated in async function {node.name}(): raises "
+                "SynchronousOnlyOperation on the event loop",
+                hint="use the async API (aget, acount, asave, async for ...) or "
+                "await sync_to_async(<the callable>)(...)",
+                scope=scope,
+            )

@@ -1,0 +1,59 @@
+"""AG302: a Celery task defined ``async def``."""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, ClassVar
+
+from async_guard.audit.finding import Severity
+from async_guard.audit.rules.base import Rule
+
+if TYPE_CHECKING:
+    from async_guard.audit.context import Scope
+
+
+class AsyncCeleryTask(Rule):
+    """A Celery task is defined `async def`: Celery never awaits it.
+
+    ## What goes wrong
+
+    Celery calls a task's function synchronously and stores what it returns.
+    For an `async def` task that is a coroutine object: the body never runs, the
+    task is marked SUCCESS, and a "coroutine was never awaited" warning is the
+    only trace (with a JSON result backend the task fails to serialize instead).
+    Applies to `@shared_task`, `@app.task`, `@celery.task`, configured task
+    decorators (`task-decorators`), and the `run` method of a `Task` subclass.
+
+    ## Bad
+
+    ```python
+    @shared_task
+    async def sync_positions_task():
+        await sync_all_positions()
+    ```
+
+    ## Fix
+
+    Keep the task sync and bridge into the async code once (seed Pattern 4):
+
+    ```python
+    @shared_task
+    def sync_positions_task():
+        async_to_sync(sync_all_positions)()
+    ```
+    """
+
+    code: ClassVar[str] = "AG302"
+    name: ClassVar[str] = "async-celery-task"
+    severity: ClassVar[Severity] = "error"
+    triggers: ClassVar[tuple[str, ...]] = ("async",)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef, scope: Scope) -> None:
+        if scope.direct_context == "celery-task":
+            self.report(
+                node,
+                f"Celery task {node.name}() is async def: Celery calls it without "
+                "awaiting, so the body never runs and the task reports success",
+                hint="make the task a plain def and call the async code with "
+                "async_to_sync(fn)(...) or async_guard.bridge.run_async(...)",
+            )

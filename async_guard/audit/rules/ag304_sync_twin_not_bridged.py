@@ -1,0 +1,83 @@
+"""AG304: an ``X_sync`` twin of an async ``X`` that runs its own event loop."""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, ClassVar
+
+from async_guard.audit.bridges import GET_LOOP, NEW_LOOP, bridge_of
+from async_guard.audit.finding import Severity
+from async_guard.audit.rules.base import Rule
+
+if TYPE_CHECKING:
+    from async_guard.audit.context import Scope
+
+_SUFFIX = "_sync"
+#: Calls that open an event loop of the twin's own (beyond asyncio.run/run_until_complete).
+_LOOP_OPENERS = NEW_LOOP | GET_LOOP | {"asyncio.Runner", "asyncio.runners.Runner"}
+
+
+class SyncTwinNotBridged(Rule):
+    """A service's `X_sync` twin of `async def X` runs its own event loop.
+
+    ## What goes wrong
+
+    The seed's Pattern 3 gives each async service method a sync twin for
+    management commands and Celery tasks. A twin that calls `asyncio.run()` or
+    opens a loop with `new_event_loop()`/`run_until_complete()` breaks in the very
+    places it is meant for: inside a Celery task or a view, `sync_to_async` and
+    the async ORM under that loop run on asgiref's shared executor thread, on
+    another database connection and outside the caller's transaction (writes
+    silently lost); called from async code it fails because a loop is already
+    running; and SDK sessions made in that loop die with it ("Event loop is
+    closed"). Reported for a sync `X_sync` defined next to an `async def X` (in
+    the same class, or both at module level) that opens a loop and does not
+    delegate through `async_to_sync` or a `run_async` helper.
+
+    ## Bad
+
+    ```python
+    class OrderExecutionService:
+        async def create_profit_targets(self, position):
+            ...
+
+        def create_profit_targets_sync(self, position):
+            return asyncio.run(self.create_profit_targets(position))
+    ```
+
+    ## Fix
+
+    Delegate through `async_to_sync` (or `async_guard.bridge.run_async`, or
+    `async_guard.bridge.sync_twin`):
+
+    ```python
+        def create_profit_targets_sync(self, position):
+            return async_to_sync(self.create_profit_targets)(position)
+    ```
+    """
+
+    code: ClassVar[str] = "AG304"
+    name: ClassVar[str] = "sync-twin-not-bridged"
+    severity: ClassVar[Severity] = "warning"
+    triggers: ClassVar[tuple[str, ...]] = (_SUFFIX,)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef, scope: Scope) -> None:
+        twin = node.name[: -len(_SUFFIX)]
+        if not node.name.endswith(_SUFFIX) or not twin or scope.parent is None:
+            return
+        siblings = getattr(scope.parent.node, "body", [])
+        if not any(isinstance(s, ast.AsyncFunctionDef) and s.name == twin for s in siblings):
+            return
+        calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)]
+        bridges = {b.kind for b in (bridge_of(self.file, c) for c in calls) if b is not None}
+        if bridges & {"async_to_sync", "run_async"}:
+            return
+        owner = "self." if scope.parent.kind == "class" else ""
+        if bridges or any(self.file.resolve(c.func) in _LOOP_OPENERS for c in calls):
+            self.report(
+                node,
+                f"{node.name}() is the sync twin of async {twin}() but runs its own event "
+                "loop instead of bridging with async_to_sync",
+                hint=f"return async_to_sync({owner}{twin})(...) or "
+                f"async_guard.bridge.run_async({owner}{twin}(...))",
+            )
