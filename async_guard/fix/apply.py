@@ -76,16 +76,26 @@ def fix_source(source: str, findings: Sequence[Finding]) -> FixResult:
         except Unfixable as why:
             result.skipped.append((finding, str(why)))
             continue
+        except Exception as error:  # a fixer bug must not stop the other fixes
+            result.skipped.append(
+                (finding, f"internal error in the {finding.code} fixer: {error!r}")
+            )
+            continue
         result.applied.append(finding)
         planned.extend((finding, edit) for edit in edits if not _same_edit(edit, planned))
     if not planned:
         return result
 
-    fixed = _with_imports(ctx.module.visit(_Apply([edit for _, edit in planned])), planned)
     try:
+        fixed = _with_imports(ctx.module.visit(_Apply([edit for _, edit in planned])), planned)
         ast.parse(fixed.code)
-    except SyntaxError as error:  # a fixer bug: never hand back broken code
-        reason = f"internal error: the fix would not parse ({error.msg}); nothing changed"
+    except Exception as error:  # a fixer bug: never hand back broken code
+        problem = (
+            f"the fix would not parse ({error.msg})"
+            if isinstance(error, SyntaxError)
+            else f"a fixer crashed ({error!r})"
+        )
+        reason = f"internal error: {problem}; nothing changed"
         return FixResult(source, skipped=result.skipped + [(f, reason) for f in result.applied])
     result.source = fixed.code
     return result

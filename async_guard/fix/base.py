@@ -33,6 +33,7 @@ N = TypeVar("N", bound=cst.CSTNode)
 Rewrite = Callable[[cst.CSTNode], "cst.CSTNode | cst.FlattenSentinel[cst.CSTNode]"]
 
 ASYNC_TO_SYNC = ("asgiref.sync", "async_to_sync")
+SYNC_TO_ASYNC = "asgiref.sync.sync_to_async"
 
 
 class Unfixable(Exception):
@@ -111,6 +112,9 @@ class FixContext:
             parent = self.parent(parent)
 
     def qualified_names(self, node: cst.CSTNode) -> set[str]:
+        """What a name or dotted name means (``asyncio.run``); empty for anything else."""
+        if not isinstance(node, cst.Name | cst.Attribute):
+            return set()
         names: Any = self.wrapper.resolve(QualifiedNameProvider).get(node, set())
         if callable(names):  # libcst computes qualified names lazily
             names = names()

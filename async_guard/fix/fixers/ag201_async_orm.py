@@ -15,7 +15,7 @@ from importlib import metadata
 import libcst as cst
 
 from async_guard.audit.finding import Finding
-from async_guard.fix.base import Edit, FixContext, Fixer, Rewrite, Unfixable
+from async_guard.fix.base import SYNC_TO_ASYNC, Edit, FixContext, Fixer, Rewrite, Unfixable
 
 QUERYSET_DROP_INS = frozenset(
     {
@@ -66,8 +66,12 @@ class AsyncOrmFixer(Fixer):
             raise Unfixable(f".{method}() is already the async API")
         elif method not in QUERYSET_DROP_INS:
             raise Unfixable(f"no awaitable drop-in for .{method}(): wrap it in sync_to_async")
-        if isinstance(ctx.parent(call), cst.Await):
+        parent = ctx.parent(call)
+        if isinstance(parent, cst.Await):
             raise Unfixable("the call is already awaited")
+        wrapper = ctx.parent(parent) if isinstance(parent, cst.Arg) else None
+        if isinstance(wrapper, cst.Call) and SYNC_TO_ASYNC in ctx.qualified_names(wrapper.func):
+            raise Unfixable("the call is the argument of sync_to_async(): the AG203 fix applies")
         for ancestor in ctx.ancestors(call):
             if isinstance(ancestor, cst.GeneratorExp | cst.Lambda):
                 raise Unfixable("inside a generator expression or lambda, await would not fit")
@@ -77,7 +81,6 @@ class AsyncOrmFixer(Fixer):
                 break
         else:
             raise Unfixable("not inside an async def")
-        parent = ctx.parent(call)
         needs_parens = (
             isinstance(parent, cst.Attribute | cst.Subscript) and parent.value is call
         ) or (isinstance(parent, cst.Call) and parent.func is call)

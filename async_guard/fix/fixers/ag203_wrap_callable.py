@@ -13,9 +13,7 @@ from __future__ import annotations
 import libcst as cst
 
 from async_guard.audit.finding import Finding
-from async_guard.fix.base import Edit, FixContext, Fixer, Unfixable, comments_in
-
-SYNC_TO_ASYNC = "asgiref.sync.sync_to_async"
+from async_guard.fix.base import SYNC_TO_ASYNC, Edit, FixContext, Fixer, Unfixable, comments_in
 
 #: Queryset methods that build a query without running it.
 LAZY = frozenset(
@@ -58,12 +56,12 @@ class WrapCallableFixer(Fixer):
                 "the callee itself calls something that may query; moving it out of "
                 "sync_to_async() would run that in the event loop"
             )
-        if comments_in(outer, outside=inner):
-            raise Unfixable("a comment inside sync_to_async( ... ) would be lost")
         parent = ctx.parent(outer)
         if isinstance(parent, cst.Call) and parent.func is outer:
             if parent.args:
                 raise Unfixable("the wrapper is called with arguments of its own")
+            if comments_in(parent, outside=outer):
+                raise Unfixable("a comment inside the wrapper's call ( ... ) would be lost")
             node: cst.CSTNode = parent
         elif isinstance(parent, cst.Await):
             node = outer
