@@ -101,9 +101,10 @@ def _decorator_name(sf: SourceFile, node: ast.expr) -> tuple[str, str]:
 
 
 def decorator_context(sf: SourceFile, node: ast.expr, task_decorators: Iterable[str]) -> str | None:
-    resolved, last = _decorator_name(sf, node)
+    resolved, written = _decorator_name(sf, node)
+    last = resolved.rsplit(".", 1)[-1] if resolved else written
     extra = set(task_decorators)
-    if resolved in extra or last in extra:
+    if resolved in extra or last in extra or written in extra:
         return "celery-task"
     if last in _TASK_DECORATORS and (
         resolved.startswith(("celery.", "dramatiq.", "huey."))
@@ -146,8 +147,27 @@ def class_kind(bases: Iterable[str]) -> str | None:
             return "middleware"
         if last.endswith(_VIEW_BASE_SUFFIXES) and not last.startswith("Async"):
             return "view"
-        if last == "Task" and (base.startswith("celery.") or base == "Task"):
+        if last == "Task" and (
+            base.startswith("celery.")
+            or base == "Task"
+            or base.endswith(("app.Task", "celery.Task"))
+        ):
             return "celery-task"
+    return None
+
+
+def method_context(
+    role: str | None, method: str, middleware_convention: bool = False
+) -> str | None:
+    """The entry context of method ``method`` of a class playing ``role``."""
+    if role == "management-command":
+        return role if method == "handle" else None
+    if role == "middleware" or middleware_convention:
+        return "middleware" if method in _MIDDLEWARE_METHODS else None
+    if role == "view":
+        return "view" if not method.startswith("_") else None
+    if role == "celery-task":
+        return role if method == "run" else None
     return None
 
 
@@ -156,6 +176,7 @@ def function_context(
     node: ast.FunctionDef | ast.AsyncFunctionDef,
     parent: Scope,
     task_decorators: Iterable[str] = (),
+    index: ProjectIndex | None = None,
 ) -> str | None:
     """The entry context the code declares for this function, if any."""
     for decorator in node.decorator_list:
@@ -164,15 +185,9 @@ def function_context(
             return found
     if parent.kind == "class":
         role = class_kind(parent.bases)
-        if role == "management-command":
-            return role if node.name == "handle" else None
-        if role == "middleware" or _is_middleware_class(parent):
-            return "middleware" if node.name in _MIDDLEWARE_METHODS else None
-        if role == "view":
-            return "view" if not node.name.startswith("_") else None
-        if role == "celery-task":
-            return role if node.name == "run" else None
-        return None
+        if role is None and index is not None:
+            role = index.class_role(parent.qualname)
+        return method_context(role, node.name, _is_middleware_class(parent))
     if parent.kind == "module" and _in_views_module(sf):
         args = node.args.posonlyargs + node.args.args
         if args and args[0].arg == "request":
@@ -302,7 +317,7 @@ class Walker:
             )
         qualname = f"{prefix}.{node.name}"
         is_async = isinstance(node, ast.AsyncFunctionDef)
-        direct = function_context(self.sf, node, outer, self.task_decorators)
+        direct = function_context(self.sf, node, outer, self.task_decorators, self.index)
         context = direct
         if context is None and self.index is not None:
             reached = self.index.contexts_of(qualname)

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from async_guard.audit.config import Config
-from async_guard.audit.context import Scope, Walker
+from async_guard.audit.context import Scope, Walker, class_kind, method_context
 from async_guard.audit.source import SourceFile
 
 MODEL_ROOTS = frozenset({"django.db.models.Model", "django.db.models.base.Model"})
@@ -346,10 +346,30 @@ class ProjectIndex:
     def is_function(self, qualname: str) -> bool:
         return self.canonical(qualname) in self.functions
 
+    def class_role(self, qualname: str) -> str | None:
+        """The framework role of a class through its bases in any file (command, view ...)."""
+        for name in self._lineage(qualname):
+            role = class_kind(self.classes.get(name, ()))
+            if role is not None:
+                return role
+        return None
+
+    def _inherited_entries(self) -> dict[str, str]:
+        """Methods that are entry points because a project base class makes them so."""
+        found: dict[str, str] = {}
+        for name in self.functions:
+            owner, _, method = name.rpartition(".")
+            if owner in self.classes and not class_kind(self.classes[owner]):
+                context = method_context(self.class_role(owner), method)
+                if context:
+                    found[name] = context
+        return found
+
     def _graph_contexts(self) -> dict[str, frozenset[str]]:
         if self._contexts is None:
             found: dict[str, set[str]] = {}
-            for entry, context in self.entries.items():
+            entries = {**self._inherited_entries(), **self.entries}
+            for entry, context in entries.items():
                 start = self.canonical(entry)
                 queue = deque([start])
                 seen = {start}

@@ -1,0 +1,60 @@
+"""AG106: ``asyncio.get_event_loop()`` in sync code."""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, ClassVar
+
+from async_guard.audit.bridges import GET_LOOP
+from async_guard.audit.finding import Severity
+from async_guard.audit.rules.base import Rule
+
+if TYPE_CHECKING:
+    from async_guard.audit.context import Scope
+
+
+class GetEventLoopInSyncCode(Rule):
+    """`asyncio.get_event_loop()` called in sync code (fails in worker threads; deprecated).
+
+    ## What goes wrong
+
+    Outside a running loop, `get_event_loop()` only works in the main thread,
+    where it silently creates a loop (deprecated since Python 3.10, an error
+    in 3.12+ when there is no current loop). In any other thread (a Celery
+    worker thread, a threaded WSGI server, code run through `sync_to_async`)
+    it raises `RuntimeError: There is no current event loop in thread ...`.
+    Code that works in `manage.py shell` then fails in production.
+
+    ## Bad
+
+    ```python
+    def fetch_quote(symbol):
+        loop = asyncio.get_event_loop()
+        return loop.run_until_complete(get_quote(symbol))
+    ```
+
+    ## Fix
+
+    ```python
+    def fetch_quote(symbol):
+        return async_to_sync(get_quote)(symbol)
+    ```
+
+    Inside `async def`, use `asyncio.get_running_loop()`.
+    """
+
+    code: ClassVar[str] = "AG106"
+    name: ClassVar[str] = "get-event-loop-in-sync-code"
+    severity: ClassVar[Severity] = "warning"
+    triggers: ClassVar[tuple[str, ...]] = ("get_event_loop",)
+
+    def visit_Call(self, node: ast.Call, scope: Scope) -> None:
+        if scope.in_async or self.file.resolve(node.func) not in GET_LOOP:
+            return
+        self.report(
+            node,
+            "asyncio.get_event_loop() in sync code: raises RuntimeError in threads without "
+            "a loop (Celery workers, sync_to_async threads) and is deprecated",
+            hint="bridge with async_to_sync(fn)(...); inside async def use "
+            "asyncio.get_running_loop()",
+        )
