@@ -152,7 +152,13 @@ class OrmAnalyzer:
 
     # --- entry points --------------------------------------------------------------
 
-    def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Module) -> OrmFacts:
+    def function(
+        self,
+        node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Module,
+        owner_model: str | None = None,
+    ) -> OrmFacts:
+        """Analyze a body; ``owner_model``: ``node`` is a method of that model class, so
+        its first parameter (``self``) is an instance of it."""
         if isinstance(node, ast.Module):
             self.local_defs.update(_defs_in(node.body))
             self.statements(node.body)
@@ -160,12 +166,21 @@ class OrmAnalyzer:
         self.local_defs.update(_defs_in(node.body))
         self.shadowing.update(_local_names(node))
         args = node.args
-        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+        positional = [*args.posonlyargs, *args.args]
+        if owner_model is not None and positional and not self.static_or_class(node):
+            self.env[positional[0].arg] = Instance(owner_model, parameter=True)
+        for arg in [*positional, *args.kwonlyargs]:
             model = self.annotation_model(arg.annotation)
             if model is not None:
                 self.env[arg.arg] = Instance(model, parameter=True)
         self.statements(node.body)
         return self.facts
+
+    def static_or_class(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        return any(
+            self.sf.resolve(d) in ("builtins.staticmethod", "builtins.classmethod")
+            for d in node.decorator_list
+        )
 
     def does_orm_work(self, node: ast.AST) -> bool:
         """True when running ``node`` (a def or a lambda) evaluates a query."""
@@ -638,7 +653,12 @@ def facts_for(sf: SourceFile, index: ProjectIndex, scope: Scope) -> OrmFacts:
     if function is not None and function.kind == "function":
         # module-level defs are callable from any body of the file
         analyzer.local_defs.update(_defs_in(sf.tree.body))
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        owner = function.parent if function is not None else None
+        is_method = owner is not None and owner.kind == "class"
+        model = owner.qualname if is_method and index.is_model(owner.qualname) else None
+        facts = analyzer.function(node, model)
+    elif isinstance(node, ast.Module):
         facts = analyzer.function(node)
     elif isinstance(node, ast.Lambda):
         facts = OrmFacts()  # a lambda body is sync code run where the lambda is called

@@ -123,3 +123,23 @@ async def evaluation_after_reassignment():
 class PositionConsumer:
     async def receive(self, pk):
         return Position.objects.get(pk=pk)  # expect: AG201
+
+
+class Trade(models.Model):
+    position = models.ForeignKey(Position, on_delete=models.CASCADE)
+
+    async def close(self):
+        self.save()  # expect: AG201
+        await self.asave()
+
+    @classmethod
+    async def open_for(cls, position):
+        cls.objects.create(position=position)
+        return await cls.objects.acreate(position=position)
+
+    @staticmethod
+    async def helper(value):
+        value.save()
+
+    def sync_close(self):
+        self.save()

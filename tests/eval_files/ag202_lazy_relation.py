@@ -143,3 +143,16 @@ async def unannotated(position):
 
 async def not_a_model(obj: dict):
     return obj.account
+
+
+class Order(models.Model):
+    position = models.ForeignKey(Position, on_delete=models.CASCADE)
+
+    async def describe(self):
+        return self.position.symbol  # expect: AG202
+
+    async def describe_id(self):
+        return self.position_id
+
+    def sync_describe(self):
+        return self.position.symbol

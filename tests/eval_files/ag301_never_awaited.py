@@ -55,6 +55,8 @@ def signal_handler(sender, instance, **kwargs):
     if notify(instance.user):  # expect: AG301
         pass
     pending = refresh_quotes("QQQ")  # expect: AG301
+    while notify(instance):  # expect: AG301
+        break
     return None
 
 
