@@ -655,8 +655,9 @@ def facts_for(sf: SourceFile, index: ProjectIndex, scope: Scope) -> OrmFacts:
         analyzer.local_defs.update(_defs_in(sf.tree.body))
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         owner = function.parent if function is not None else None
-        is_method = owner is not None and owner.kind == "class"
-        model = owner.qualname if is_method and index.is_model(owner.qualname) else None
+        model = None
+        if owner is not None and owner.kind == "class" and index.is_model(owner.qualname):
+            model = owner.qualname
         facts = analyzer.function(node, model)
     elif isinstance(node, ast.Module):
         facts = analyzer.function(node)
