@@ -54,7 +54,7 @@ ACTIVE = frozenset(
     }
 )
 _CLOSING = {"Sell to Open": "Buy to Close", "Buy to Open": "Sell to Close"}
-_TRADE_STATUS = {
+TRADE_STATUS = {
     OrderStatus.LIVE: "live",
     OrderStatus.RECEIVED: "live",
     OrderStatus.ROUTED: "live",
@@ -317,7 +317,7 @@ def record_reconciliation(position: Position, result: Reconciliation) -> bool:
         changed = True
     now = timezone.now()
     for broker_id, status in result.statuses.items():
-        trade_status = _TRADE_STATUS.get(OrderStatus(status), "live")
+        trade_status = TRADE_STATUS.get(OrderStatus(status), "live")
         if broker_id == order_id:
             continue
         changed |= bool(

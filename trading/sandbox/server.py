@@ -20,6 +20,7 @@ import copy
 import json
 import re
 import secrets
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -547,6 +548,12 @@ class _Server(ThreadingHTTPServer):
 
     def on_request(self, method: str, path: str, status: int) -> None:
         pass
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (its timeout) or went away is normal here; the
+        # default prints a traceback for it.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class SandboxServer:
