@@ -1,16 +1,71 @@
-"""The ``async-guard`` command line (placeholder until the audit lands)."""
+"""The ``async-guard`` command line: ``check``, ``rules``, ``explain CODE``, ``--version``.
+
+``check`` works on any tree without Django settings; ``manage.py audit_async``
+takes the same options (see ``async_guard.audit.check``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 from async_guard import __version__
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="async-guard")
+def _parser() -> argparse.ArgumentParser:
+    from async_guard.audit.check import add_check_arguments
+
+    parser = argparse.ArgumentParser(
+        prog="async-guard",
+        description="Find async/sync mixing bugs in Django and Celery code.",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.parse_args(argv)
-    print(f"async-guard {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    check = sub.add_parser("check", help="audit files and folders (default: .)")
+    add_check_arguments(check)
+    sub.add_parser("rules", help="list every rule")
+    explain = sub.add_parser("explain", help="print a rule's documentation")
+    explain.add_argument("code", metavar="CODE")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        options = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help/--version exit 0, bad usage exits 2
+        return int(exc.code or 0)
+    if options.command == "check":
+        from async_guard.audit.check import run_check
+
+        return run_check(options)
+    if options.command == "rules":
+        return _rules()
+    if options.command == "explain":
+        return _explain(options.code)
+    parser.print_usage(sys.stderr)
+    sys.stderr.write("async-guard: error: choose a command: check, rules or explain\n")
+    return 2
+
+
+def _rules() -> int:
+    from async_guard.audit.rules import all_rules
+
+    rules = all_rules()
+    width = max(len(rule.name) for rule in rules)
+    for rule in rules:
+        print(f"{rule.code}  {rule.name.ljust(width)}  {rule.severity:<7}  {rule.summary()}")
+    return 0
+
+
+def _explain(code: str) -> int:
+    from async_guard.audit.rules import get_rule
+
+    rule = get_rule(code)
+    if rule is None:
+        sys.stderr.write(f"async-guard: error: unknown rule {code!r} (see `async-guard rules`)\n")
+        return 2
+    print(f"{rule.code} {rule.name} ({rule.severity})\n")
+    print(rule.documentation())
     return 0

@@ -8,12 +8,11 @@ file + ``os.replace``); an unreadable or corrupted entry is ignored and rebuilt.
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from async_guard.audit.atomic import atomic_write
 from async_guard.audit.finding import Finding
 from async_guard.audit.index import FileFacts
 
@@ -49,13 +48,6 @@ class Cache:
         target = self._path(key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    pickle.dump(entry, handle, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write(target, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
             pass  # a read-only tree still gets audited, just without a cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -46,29 +47,43 @@ class Config:
     registry_models: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = field(default=())
     #: Manager attribute names known from the app registry, beyond ``objects``.
     registry_managers: tuple[str, ...] = ()
+    #: Folder of the pyproject.toml the globs are relative to ("" = current folder).
+    root: str = ""
 
     def enabled(self, code: str) -> bool:
         if self.select and not any(code.startswith(p) for p in self.select):
             return False
         return not any(code.startswith(p) for p in self.ignore)
 
+    def _forms(self, path: str) -> list[str]:
+        forms = [Path(path).as_posix()]
+        if self.root:
+            rel = os.path.relpath(os.path.abspath(path), self.root)
+            if not rel.startswith(".."):
+                forms.append(Path(rel).as_posix())
+        return forms
+
     def ignored_in(self, path: str, code: str) -> bool:
-        posix = Path(path).as_posix()
+        if not self.per_file_ignores:
+            return False
+        forms = self._forms(path)
         return any(
             code.startswith(prefix)
             for pattern, prefixes in self.per_file_ignores
-            if _match(posix, pattern)
+            if any(_match(form, pattern) for form in forms)
             for prefix in prefixes
         )
 
     def excluded(self, path: str) -> bool:
-        posix = Path(path).as_posix()
-        return any(_match(posix, pattern) for pattern in self.exclude)
+        if not self.exclude:
+            return False
+        forms = self._forms(path)
+        return any(_match(form, pattern) for pattern in self.exclude for form in forms)
 
     def fingerprint(self) -> str:
         """What the cached findings of a file depend on besides its text."""
         data = asdict(self)
-        for key in ("fail_on", "cache", "cache_dir", "jobs", "exclude"):
+        for key in ("fail_on", "cache", "cache_dir", "jobs", "exclude", "root"):
             data.pop(key)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -166,4 +181,5 @@ def load_pyproject(path: Path, base: Config | None = None) -> Config:
     section = data.get("tool", {}).get("async_guard", {})
     if not isinstance(section, Mapping):
         raise ConfigError(f"{path}: [tool.async_guard] must be a table")
-    return from_mapping(section, f"{path} [tool.async_guard]", base)
+    config = from_mapping(section, f"{path} [tool.async_guard]", base)
+    return replace(config, root=str(path.parent.resolve()))

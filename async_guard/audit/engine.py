@@ -559,8 +559,4 @@ def _count_facts(record: _File, stats: Stats) -> None:
     stats.asyncio_run_by_context.update(record.run_contexts)
 
 
-def default_jobs() -> int:
-    return os.cpu_count() or 1
-
-
 __all__ = ["AuditResult", "ParseError", "Stats", "audit_paths", "audit_source", "discover"]
