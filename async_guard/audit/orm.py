@@ -68,6 +68,8 @@ CONSUMERS = frozenset(
 #: Builtins that wrap an iterable lazily: iterating them iterates the queryset.
 WRAPPERS = frozenset({"enumerate", "zip", "reversed", "iter", "map", "filter"})
 RELATION_KINDS = frozenset({"fk", "o2o"})
+#: The async API methods that return a coroutine (``aiterator()`` is an async generator).
+COROUTINE_METHODS = ASYNC_ORM_METHODS - {"aiterator"}
 _OPTIONAL = ("typing.Optional", "typing_extensions.Optional")
 
 
@@ -531,12 +533,12 @@ class OrmAnalyzer:
             if qs is not None:
                 if func.attr in EVALUATING_METHODS:
                     self.evaluation(call)
-                elif func.attr in ASYNC_ORM_METHODS:
+                elif func.attr in COROUTINE_METHODS:
                     self.facts.async_calls[id(call)] = call
             elif self.instance(func.value) is not None:
                 if func.attr in INSTANCE_EVALUATING:
                     self.evaluation(call)
-                elif func.attr in ASYNC_ORM_METHODS:
+                elif func.attr in COROUTINE_METHODS:
                     self.facts.async_calls[id(call)] = call
         elif (
             self.builtin(func, CONSUMERS) and call.args and self.queryset(call.args[0]) is not None

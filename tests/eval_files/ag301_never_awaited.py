@@ -119,6 +119,10 @@ def sync_calls():
     Position.objects.create(symbol="QQQ")
 
 
+async def async_iterator_is_not_a_coroutine():
+    Position.objects.aiterator()
+
+
 async def async_generator():
     yield 1
 
