@@ -55,6 +55,10 @@ EVALUATING_METHODS = frozenset(
      "update", "delete", "earliest", "latest", "in_bulk", "aggregate", "bulk_create",
      "bulk_update", "contains", "explain"}
 )  # fmt: skip
+#: Methods of a related manager that run a query (beyond the queryset ones).
+RELATED_EVALUATING = frozenset({"add", "remove", "clear", "set"})
+#: Django's shortcuts that run a query: (model or queryset, lookups) -> instance or list.
+SHORTCUTS = frozenset({"django.shortcuts.get_object_or_404", "django.shortcuts.get_list_or_404"})
 #: Of those, the ones that return one model instance.
 INSTANCE_METHODS = frozenset({"get", "first", "last", "earliest", "latest"})
 ASYNC_INSTANCE_METHODS = frozenset(f"a{name}" for name in INSTANCE_METHODS)
@@ -81,9 +85,11 @@ class QuerySet:
     loaded: frozenset[str] = frozenset()
     all_loaded: bool = False
     rows: bool = False  # values()/values_list(): yields dicts or tuples, not instances
+    #: A many-to-many related manager (``position.tags``); ``model`` is "" (not known).
+    related: bool = False
 
     def instance(self) -> Instance | None:
-        if self.rows:
+        if self.rows or not self.model:
             return None
         return Instance(self.model, self.loaded, self.all_loaded)
 
@@ -239,6 +245,9 @@ class OrmAnalyzer:
             model = self.model_of(expr.value)
             if model is not None and expr.attr in self.index.model_managers(model):
                 return QuerySet(model)
+            owner = self.instance(expr.value)
+            if owner is not None and self.index.model_fields(owner.model).get(expr.attr) == "m2m":
+                return QuerySet("", related=True)
             return None
         if isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Slice):
             return self.queryset(expr.value)
@@ -278,6 +287,14 @@ class OrmAnalyzer:
         if not isinstance(call, ast.Call):
             return None
         func = call.func
+        if (
+            not awaited
+            and call.args
+            and self.sf.resolve(func) == "django.shortcuts.get_object_or_404"
+        ):
+            model = self.model_of(call.args[0])
+            qs = QuerySet(model) if model is not None else self.queryset(call.args[0])
+            return qs.instance() if qs is not None else None
         if isinstance(func, ast.Attribute):
             methods = ASYNC_INSTANCE_METHODS if awaited else INSTANCE_METHODS
             if func.attr in methods:
@@ -531,7 +548,7 @@ class OrmAnalyzer:
         if isinstance(func, ast.Attribute):
             qs = self.queryset(func.value)
             if qs is not None:
-                if func.attr in EVALUATING_METHODS:
+                if self.runs_query(qs, func.attr):
                     self.evaluation(call)
                 elif func.attr in COROUTINE_METHODS:
                     self.facts.async_calls[id(call)] = call
@@ -542,7 +559,7 @@ class OrmAnalyzer:
                     self.facts.async_calls[id(call)] = call
         elif (
             self.builtin(func, CONSUMERS) and call.args and self.queryset(call.args[0]) is not None
-        ):
+        ) or self.sf.resolve(func) in SHORTCUTS:
             self.evaluation(call)
         self.expr(func)
         self.expressions([*call.args, *(k.value for k in call.keywords)])
@@ -562,11 +579,16 @@ class OrmAnalyzer:
             elif _thread_insensitive(call) and self.orm_callable(target):
                 self.facts.thread_insensitive[id(call)] = call
 
+    @staticmethod
+    def runs_query(qs: QuerySet, method: str) -> bool:
+        return method in EVALUATING_METHODS or (qs.related and method in RELATED_EVALUATING)
+
     def orm_callable(self, target: ast.expr) -> bool:
         """Calling ``target`` (handed to ``sync_to_async``) runs a query."""
         if isinstance(target, ast.Attribute):
-            if self.queryset(target.value) is not None:
-                return target.attr in EVALUATING_METHODS
+            qs = self.queryset(target.value)
+            if qs is not None:
+                return self.runs_query(qs, target.attr)
             if self.instance(target.value) is not None:
                 return target.attr in INSTANCE_EVALUATING
         if isinstance(target, ast.Lambda):

@@ -118,3 +118,30 @@ class Position2Service:
 
 def task_body():
     return async_to_sync(Position2Service().run)()
+
+
+from django.shortcuts import get_object_or_404
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=10)
+
+
+class Basket(models.Model):
+    tags = models.ManyToManyField(Tag)
+
+
+async def related_manager_async_api(basket: Basket, tag: Tag):
+    await basket.tags.aadd(tag)
+    await basket.tags.aremove(tag)
+    qs = basket.tags.filter(name="x")
+    async for t in qs:
+        print(t)
+    basket = await sync_to_async(get_object_or_404)(Basket, pk=1)
+    return basket
+
+
+def sync_view(request, pk):
+    basket = get_object_or_404(Basket.objects.prefetch_related("tags"), pk=pk)
+    basket.tags.add(Tag.objects.first())
+    return basket

@@ -143,3 +143,37 @@ class Trade(models.Model):
 
     def sync_close(self):
         self.save()
+
+
+# --- related managers and shortcuts ----------------------------------------------
+
+from django.shortcuts import get_list_or_404, get_object_or_404
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=10)
+
+
+class Basket(models.Model):
+    tags = models.ManyToManyField(Tag)
+    owner = models.ForeignKey(Account, on_delete=models.CASCADE)
+
+
+async def related_manager(basket: Basket, tag: Tag):
+    basket.tags.add(tag)  # expect: AG201
+    basket.tags.remove(tag)  # expect: AG201
+    basket.tags.clear()  # expect: AG201
+    basket.tags.set([tag])  # expect: AG201
+    n = basket.tags.count()  # expect: AG201
+    for t in basket.tags.all():  # expect: AG201
+        print(t)
+    await basket.tags.aadd(tag)
+    async for t in basket.tags.filter(name="x"):
+        print(t)
+    return n
+
+
+async def shortcuts(pk):
+    basket = get_object_or_404(Basket, pk=pk)  # expect: AG201
+    baskets = get_list_or_404(Basket.objects.filter(owner_id=pk))  # expect: AG201
+    return basket, baskets

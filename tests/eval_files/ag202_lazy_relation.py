@@ -1,4 +1,5 @@
 # path: trading/consumers.py
+# codes: AG201, AG202
 """AG202: a ForeignKey/OneToOne read in ``async def`` that was not loaded with the instance."""
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -156,3 +157,16 @@ class Order(models.Model):
 
     def sync_describe(self):
         return self.position.symbol
+
+
+from django.shortcuts import get_object_or_404
+
+
+def sync_view_then_async_helper(request, pk):
+    position = get_object_or_404(Position.objects.select_related("account"), pk=pk)
+    return position.account
+
+
+async def shortcut_in_async(pk):
+    position = get_object_or_404(Position, pk=pk)  # expect: AG201
+    return position.account  # expect: AG202

@@ -80,3 +80,12 @@ def decorated_cpu(values):
 @sync_to_async
 def decorated_default():
     return Position.objects.first()
+
+
+class Tag(models.Model):
+    positions = models.ManyToManyField(Position)
+
+
+async def related_add(tag: Tag, position: Position):
+    await sync_to_async(tag.positions.add, thread_sensitive=False)(position)  # expect: AG204
+    await sync_to_async(tag.positions.all, thread_sensitive=False)()

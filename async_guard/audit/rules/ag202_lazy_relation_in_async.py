@@ -66,8 +66,8 @@ class LazyRelationInAsync(Rule):
                 severity = "error"
             self.report(
                 read.node,
-                f"{read.name}.{read.relation} lazily loads a {model} relation in async "
-                f"function {node.name}() ({where})",
+                f"{read.name}.{read.relation} loads the related row with a query on first "
+                f"access, in async function {node.name}() ({where})",
                 hint=f"fetch it with .select_related({read.relation!r}) (or "
                 f"prefetch_related), or read {read.name}.{read.relation}_id",
                 severity=severity,
