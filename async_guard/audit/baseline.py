@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from async_guard.audit.atomic import atomic_write
 from async_guard.audit.finding import Finding
 
 VERSION = 1
@@ -183,35 +182,10 @@ def _entry(path: Path, number: int, raw: object) -> BaselineEntry:
 def write(path: Path, findings: Iterable[Finding] | Baseline) -> None:
     """Write a baseline of ``findings`` (or a pruned ``Baseline``) atomically.
 
-    The text goes to a temporary file in the same directory, is flushed to disk,
-    then replaces ``path`` in one ``os.replace``: a reader (or a crash) sees the
-    old baseline or the new one, never half of one.
+    The text goes to a temporary file in the same directory, then replaces
+    ``path`` in one ``os.replace``: a reader (or a crash) sees the old baseline
+    or the new one, never half of one.
     """
     baseline = findings if isinstance(findings, Baseline) else Baseline.of(findings)
     text = json.dumps(baseline.as_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    atomic_write(path, text)
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one step, keeping the old file's permissions."""
-    directory = path.parent if str(path.parent) else Path(".")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.chmod(temporary, path.stat().st_mode & 0o7777)
-        except FileNotFoundError:
-            os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
+    atomic_write(path, text.encode("utf-8"))

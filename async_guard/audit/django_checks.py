@@ -2,88 +2,71 @@
 
 Off by default: the audit reads every file of the project's apps, which is more
 than ``check`` (run by ``runserver`` on every reload) should do unasked. When on,
-each finding becomes a check message whose id carries the rule's number,
+it audits what ``manage.py audit_async`` audits with no paths (the apps under
+``BASE_DIR``, with the app registry's models) under the same configuration, and
+each finding becomes a check message whose id carries the rule's number:
 ``async_guard.E101`` for an AG101 error, ``async_guard.W202`` for an AG202
 warning, so ``SILENCED_SYSTEM_CHECKS`` can silence a rule for the project.
 
-The function is registered by ``AsyncGuardConfig.ready()``; settings are read
-at call time, so a test or a settings override can switch it on and off.
+``AsyncGuardConfig.ready()`` registers the function; settings are read at call
+time, so a test or a settings override switches it on and off.
 """
 
 from __future__ import annotations
 
-import os
-import site
-import sys
+import argparse
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from django.apps import AppConfig, apps
+from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
 
 from async_guard.audit.finding import Finding
 
-#: Check id used when the ``AUDIT`` settings themselves are wrong (the runtime's
-#: id for an invalid ``ASYNC_GUARD`` setting).
+#: Check id when the ``AUDIT`` settings themselves are wrong (the runtime's id for
+#: an invalid ``ASYNC_GUARD`` setting).
 CONFIG_ERROR_ID = "async_guard.E001"
 
 
 def audit_settings() -> Mapping[str, Any]:
-    value = getattr(settings, "ASYNC_GUARD", {}) or {}
+    value = getattr(settings, "ASYNC_GUARD", None) or {}
     audit = value.get("AUDIT", {}) if isinstance(value, Mapping) else {}
     return audit if isinstance(audit, Mapping) else {}
+
+
+def enabled(audit: Mapping[str, Any]) -> bool:
+    return any(key.lower() == "checks" and value is True for key, value in audit.items())
 
 
 def audit_check(
     app_configs: Iterable[AppConfig] | None = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
-    """Audit the project's own apps (those under ``BASE_DIR``, not installed packages)."""
+    """Audit the project's own apps (or those of ``app_configs`` among them)."""
     audit = audit_settings()
-    if audit.get("CHECKS", audit.get("checks")) is not True:
+    if not enabled(audit):
         return []
-    from async_guard.audit.config import ConfigError, find_pyproject, from_mapping, load_pyproject
+    from async_guard.audit.check import UsageError, add_check_arguments, build_config
     from async_guard.audit.engine import audit_paths
+    from async_guard.management.commands.audit_async import project_app_paths, registry_facts
 
-    base_dir = Path(getattr(settings, "BASE_DIR", os.getcwd())).resolve()
-    try:
-        pyproject = find_pyproject(base_dir)
-        config = load_pyproject(pyproject) if pyproject is not None else None
-        config = from_mapping(audit, 'settings.ASYNC_GUARD["AUDIT"]', config)
-    except ConfigError as error:
-        return [checks.Error(str(error), id=CONFIG_ERROR_ID)]
-    paths = project_app_paths(app_configs, base_dir)
+    paths = project_app_paths()
+    if app_configs is not None:
+        wanted = {Path(app.path).resolve() for app in app_configs}
+        paths = [path for path in paths if Path(path).resolve() in wanted]
     if not paths:
         return []
-    return [message(finding) for finding in audit_paths(paths, config).findings]
-
-
-def project_app_paths(app_configs: Iterable[AppConfig] | None, base_dir: Path) -> list[str]:
-    """The folders of the apps that belong to the project: under ``base_dir``, not installed.
-
-    Paths are relative to the working directory when they can be, so messages
-    read like the command line's (``trading/views.py:12``).
-    """
-    base_dir = base_dir.resolve()
-    installed = {Path(p).resolve() for p in (*site.getsitepackages(), site.getusersitepackages())}
-    installed.add(Path(sys.prefix).resolve())
-    paths = []
-    for app in app_configs if app_configs is not None else apps.get_app_configs():
-        folder = Path(app.path).resolve()
-        if not folder.is_relative_to(base_dir):
-            continue
-        if any(folder.is_relative_to(prefix) for prefix in installed):
-            continue
-        paths.append(_display(folder))
-    return sorted(set(paths))
-
-
-def _display(folder: Path) -> str:
+    parser = argparse.ArgumentParser()
+    add_check_arguments(parser)
+    options = {key: value for key, value in audit.items() if key.lower() != "checks"}
     try:
-        return os.path.relpath(folder)
-    except ValueError:  # another drive on Windows
-        return str(folder)
+        config = build_config(parser.parse_args([]), paths, options)
+    except UsageError as error:
+        return [checks.Error(str(error), id=CONFIG_ERROR_ID)]
+    config = replace(config, **registry_facts())
+    return [message(finding) for finding in audit_paths(paths, config).findings]
 
 
 def message(finding: Finding) -> checks.CheckMessage:

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from async_guard.audit.django_checks import audit_check, project_app_paths
+from async_guard.audit.django_checks import audit_check
 
 TASKS = """\
 import asyncio
@@ -111,9 +111,10 @@ def test_bad_audit_settings_are_a_check_error() -> None:
 
 
 def test_only_the_projects_own_apps_are_audited(bad_app: Path) -> None:
-    assert project_app_paths(None, bad_app.parent) == ["ag_checkapp"]
-    # Django's own apps live in site-packages: never audited, even under BASE_DIR.
-    contrib = [apps.get_app_config(label) for label in ("auth", "contenttypes")]
-    assert project_app_paths(contrib, Path(sys.prefix)) == []
+    with audit_on():
+        assert len(audit_check(None)) == 1
+        # ``manage.py check auth``: the listed apps only, and Django's own are never audited.
+        assert audit_check([apps.get_app_config("auth")]) == []
+        assert len(audit_check([apps.get_app_config("ag_checkapp")])) == 1
     with audit_on(), override_settings(BASE_DIR=Path(sys.prefix)):
         assert audit_check(None) == []
