@@ -20,13 +20,15 @@ class SyncOrmInAsync(Rule):
 
     Django's ORM is synchronous. Called on the event loop's thread it raises
     `SynchronousOnlyOperation` ("You cannot call this from an async context"),
-    often halfway through a job whose first writes already happened (the seed's
-    positions 33 and 34 were corrupted that way). The query runs when it is
+    often halfway through a job whose first writes already happened, which
+    leaves data half-updated (one team lost two trading positions that way).
+    The query runs when it is
     *evaluated*: `get()`, `first()`, `last()`, `count()`, `exists()`, `create()`,
     `get_or_create()`, `update()`, `delete()`, `earliest()`, `latest()`,
     `in_bulk()`, `aggregate()`, an instance's `save()`, `delete()` or
     `refresh_from_db()`, a `for` loop or comprehension over a queryset, `list()`,
-    `len()`, `bool()`, `if qs:`, `x in qs`, `qs[0]`.
+    `len()`, `bool()`, `if qs:`, `x in qs`, `qs[0]`, a many-to-many manager's
+    `add()`/`remove()`/`clear()`/`set()`, `get_object_or_404()`.
 
     Building a queryset (`filter()`, `exclude()`, `order_by()`,
     `select_related()`, slicing) runs nothing and is not reported; neither is the

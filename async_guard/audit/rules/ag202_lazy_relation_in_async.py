@@ -21,9 +21,10 @@ class LazyRelationInAsync(Rule):
     Reading `position.account` loads the related row on first access: a
     synchronous query. Inside `async def` it raises `SynchronousOnlyOperation`
     unless the relation came with the instance (`select_related()` or
-    `prefetch_related()` of that relation). The seed's lesson 2 (`account.user`
-    after `get_account()`) and lesson 6 (a `Position` passed to an async helper
-    without `select_related('user')`) are this bug.
+    `prefetch_related()` of that relation). Typical cases: `account.user` on an
+    account an async service fetched with a plain `aget()`, and a `Position`
+    fetched in sync code without `select_related('user')` and passed to an
+    async helper that reads `position.user`.
 
     Reported when the instance was fetched in the same function without loading
     that relation (an error), and when it came in as a parameter annotated with a

@@ -34,7 +34,8 @@ class AsyncCeleryTask(Rule):
 
     ## Fix
 
-    Keep the task sync and bridge into the async code once (seed Pattern 4):
+    Keep the task sync and bridge into the async code once (`async_to_sync` or
+    `async_guard.bridge.run_async`):
 
     ```python
     @shared_task

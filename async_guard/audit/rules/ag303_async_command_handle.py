@@ -34,7 +34,7 @@ class AsyncCommandHandle(Rule):
 
     ## Fix
 
-    Keep `handle` sync (seed Pattern 1) and bridge into the async helper:
+    Keep `handle` sync and bridge into the async helper:
 
     ```python
     class Command(BaseCommand):

@@ -22,7 +22,7 @@ class SyncTwinNotBridged(Rule):
 
     ## What goes wrong
 
-    The seed's Pattern 3 gives each async service method a sync twin for
+    A common service layout gives each async method a sync twin (`X_sync`) for
     management commands and Celery tasks. A twin that calls `asyncio.run()` or
     opens a loop with `new_event_loop()`/`run_until_complete()` breaks in the very
     places it is meant for: inside a Celery task or a view, `sync_to_async` and
@@ -51,6 +51,10 @@ class SyncTwinNotBridged(Rule):
     `async_guard.bridge.sync_twin`):
 
     ```python
+    class OrderExecutionService:
+        async def create_profit_targets(self, position):
+            ...
+
         def create_profit_targets_sync(self, position):
             return async_to_sync(self.create_profit_targets)(position)
     ```
