@@ -1,0 +1,117 @@
+"""The adoption workflow through the real command line (``async_guard.cli.main``):
+--diff, --fix, --write-baseline, --baseline, --prune-baseline on a small tree."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from async_guard.cli import main
+
+TASKS = """\
+import asyncio
+
+from celery import shared_task
+
+
+async def fetch(pr):
+    return pr
+
+
+@shared_task
+def sync_pr(pr):
+    # the seed's bug
+    return asyncio.run(fetch(pr))
+
+
+@shared_task
+def sync_prebuilt(pr):
+    coroutine = fetch(pr)
+    return asyncio.run(coroutine)
+"""
+
+FIXED_TASK = "    return async_to_sync(fetch)(pr)\n"
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[tool.async_guard]\n")
+    (tmp_path / "tasks.py").write_text(TASKS)
+    return tmp_path
+
+
+def check(*args: str) -> int:
+    return main(["check", ".", "--no-cache", "--jobs", "1", *args])
+
+
+def test_diff_shows_the_fix_and_writes_nothing(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert check("--diff") == 1
+    out, err = capsys.readouterr()
+    assert "-    return asyncio.run(fetch(pr))\n+" + FIXED_TASK in out
+    assert "--- a/tasks.py" in out
+    assert "tasks.py:19: AG101 not fixed: the argument is not a call" in err
+    assert (tree / "tasks.py").read_text() == TASKS
+
+
+def test_fix_rewrites_once_and_the_rest_is_reported(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert check("--fix") == 1  # the unfixable AG101 still stands
+    fixed = (tree / "tasks.py").read_text()
+    assert FIXED_TASK in fixed and "    # the seed's bug\n" in fixed
+    assert "from asgiref.sync import async_to_sync" in fixed
+    assert "import asyncio" in fixed  # still used by the call left alone
+    _, err = capsys.readouterr()
+    assert "tasks.py:13: AG101 fixed" in err
+    assert check("--fix") == 1
+    assert (tree / "tasks.py").read_text() == fixed
+    assert check("--diff") == 0
+
+
+def test_baseline_workflow(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    baseline = tree / "async-guard-baseline.json"
+    assert check("--write-baseline", str(baseline)) == 0
+    assert len(json.loads(baseline.read_text())["entries"]) == 2
+    assert check("--baseline", str(baseline)) == 0
+
+    # Every line moves: still nothing new.
+    (tree / "tasks.py").write_text('"""Tasks."""\n\nimport logging\n\n' + TASKS)
+    assert check("--baseline", str(baseline)) == 0
+
+    # A new bug fails; only it is reported.
+    (tree / "more.py").write_text(TASKS.replace("def sync_pr(", "def sync_other("))
+    capsys.readouterr()
+    assert check("--baseline", str(baseline), "--format", "json") == 1
+    report = json.loads(capsys.readouterr().out)
+    assert {(f["path"], f["line"]) for f in report["findings"]} == {
+        ("more.py", 13),
+        ("more.py", 19),
+    }
+    (tree / "more.py").unlink()
+
+    # Fixing one accepted finding reports it as fixed; pruning drops it.
+    assert check("--fix") == 1
+    capsys.readouterr()
+    assert check("--baseline", str(baseline), "--prune-baseline") == 0
+    err = capsys.readouterr().err
+    assert "1 baseline entries no longer occur (fixed)" in err and "AG101 sync_pr" in err
+    assert len(json.loads(baseline.read_text())["entries"]) == 1
+    assert check("--baseline", str(baseline)) == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("{", "invalid JSON"), ('{"version": 9, "entries": []}', "version 9 is not supported")],
+)
+def test_a_bad_baseline_is_a_usage_error_naming_the_file(
+    tree: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    (tree / "b.json").write_text(content)
+    assert check("--baseline", "b.json") == 2
+    err = capsys.readouterr().err
+    assert "b.json" in err and message in err
