@@ -123,7 +123,9 @@ def triggers(config: Config) -> tuple[str, ...]:
     words: set[str] = set(INDEX_TRIGGERS)
     for rule in enabled_rules(config):
         words.update(rule.triggers)
-    return tuple(sorted(words))
+    # configured names count like the built-in ones (an import names them in full)
+    words.update(name.rsplit(".", 1)[-1] for name in (*config.known_async, *config.task_decorators))
+    return tuple(sorted(w for w in words if w))
 
 
 def syntax_finding(path: str, problem: SourceProblem, lines: Sequence[str] = ()) -> Finding:

@@ -74,6 +74,7 @@ class FileFacts:
     path: str = ""
     imports: dict[str, str] = field(default_factory=dict)
     functions: dict[str, bool] = field(default_factory=dict)  # qualname -> is async
+    async_generators: set[str] = field(default_factory=set)  # async def with yield
     classes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # qualname -> bases
     fields: dict[str, dict[str, str]] = field(default_factory=dict)
     managers: dict[str, set[str]] = field(default_factory=dict)
@@ -109,6 +110,8 @@ class FactCollector:
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef, scope: Scope) -> None:
         self.facts.functions[scope.qualname] = True
+        if _yields(node):
+            self.facts.async_generators.add(scope.qualname)
         if scope.direct_context:
             self.facts.entries[scope.qualname] = scope.direct_context
 
@@ -171,6 +174,17 @@ class FactCollector:
             self.facts.entries.setdefault(f"{self.sf.module}.<script>", "script")
 
 
+def _yields(node: ast.AST) -> bool:
+    stack = list(ast.iter_child_nodes(node))
+    while stack:
+        child = stack.pop()
+        if isinstance(child, (ast.Yield, ast.YieldFrom)):
+            return True
+        if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(child))
+    return False
+
+
 def dotted_tail(expr: ast.AST) -> str:
     if isinstance(expr, ast.Attribute):
         return expr.attr
@@ -192,6 +206,7 @@ class ProjectIndex:
         self.config = config or Config()
         self.modules: dict[str, dict[str, str]] = {}
         self.functions: dict[str, bool] = {}
+        self.async_generators: set[str] = set()
         self.classes: dict[str, tuple[str, ...]] = {}
         self.fields: dict[str, dict[str, str]] = {}
         self.managers: dict[str, set[str]] = {}
@@ -214,6 +229,7 @@ class ProjectIndex:
         self.facts.append(facts)
         self.modules.setdefault(facts.module, {}).update(facts.imports)
         self.functions.update(facts.functions)
+        self.async_generators.update(facts.async_generators)
         self.classes.update(facts.classes)
         for name, values in facts.fields.items():
             self.fields.setdefault(name, {}).update(values)
@@ -341,6 +357,8 @@ class ProjectIndex:
         if qualname in self.config.known_async:
             return True
         name = self.canonical(qualname)
+        if name in self.async_generators:
+            return False  # calling it makes an async generator, not a coroutine
         return self.functions.get(name, False) or name in self.config.known_async
 
     def is_function(self, qualname: str) -> bool:
