@@ -20,6 +20,8 @@ from services.broker import configure_sdk
 from trading import demo
 from trading.sandbox.server import Fault, SandboxBroker, SandboxServer
 
+pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
+
 ALICE = demo.USERS[0]
 
 
