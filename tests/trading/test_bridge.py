@@ -16,6 +16,8 @@ from django.db import connection, transaction
 
 from async_guard.bridge import BridgeError, run_async, sync_twin
 
+pytestmark = pytest.mark.async_guard_strict
+
 
 async def _add(a: int, b: int = 0) -> int:
     await asyncio.sleep(0)

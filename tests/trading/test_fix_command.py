@@ -18,6 +18,7 @@ from trading.models import Position, Trade
 from trading.sandbox.server import ACTIVE_STATUSES, Fault, SandboxBroker, SandboxServer
 
 pytestmark = [
+    pytest.mark.async_guard_strict,
     pytest.mark.django_db,
     pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning"),
 ]

@@ -20,7 +20,10 @@ from services.broker import configure_sdk
 from trading import demo
 from trading.sandbox.server import Fault, SandboxBroker, SandboxServer
 
-pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
+pytestmark = [
+    pytest.mark.async_guard_strict,
+    pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning"),
+]
 
 ALICE = demo.USERS[0]
 

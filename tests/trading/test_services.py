@@ -28,6 +28,7 @@ from trading.models import Position, Trade
 from trading.sandbox.server import SandboxBroker, SandboxServer
 
 pytestmark = [
+    pytest.mark.async_guard_strict,
     pytest.mark.django_db,
     pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning"),
 ]

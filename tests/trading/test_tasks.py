@@ -13,6 +13,7 @@ from trading.sandbox.server import Fault, SandboxBroker, SandboxServer
 from trading.tasks import batch_sync_data_task, sync_positions_task
 
 pytestmark = [
+    pytest.mark.async_guard_strict,
     pytest.mark.redis,
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
