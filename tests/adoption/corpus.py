@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from async_guard.audit.engine import audit_source
+from async_guard.audit.config import Config
+from async_guard.audit.engine import audit_paths, audit_source
 from async_guard.audit.finding import Finding
 from async_guard.audit.rules import get_rule
-from async_guard.fix import FIXABLE_CODES
+from async_guard.fix import FIXABLE_CODES, fix_source
 
 FIX_FILES = Path(__file__).resolve().parent.parent / "fix_files"
 _PATH_HEADER = re.compile(r"#\s*path:\s*(\S+)")
@@ -58,3 +61,79 @@ def missing_rule(code: str) -> bool:
 def fixable(source: str, path: str) -> list[Finding]:
     """The real audit's findings on ``source`` that some fixer covers."""
     return [f for f in audit_source(source, path) if f.code in FIXABLE_CODES]
+
+
+@dataclass
+class TreeReport:
+    """What ``fix_tree`` did to a tree, and what it found wrong with the result."""
+
+    files: int = 0
+    lines: int = 0
+    changed: list[str] = field(default_factory=list)
+    applied: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[tuple[str, str]] = field(default_factory=Counter)
+    #: Must stay empty: files that do not parse after the fix ...
+    broken: list[str] = field(default_factory=list)
+    #: ... files a second --fix (on a fresh audit) would change again ...
+    unstable: list[str] = field(default_factory=list)
+    #: ... and findings of a fixed code still there that were not skipped with a reason.
+    left: list[Finding] = field(default_factory=list)
+
+    def table(self) -> str:
+        rows = [
+            f"files audited: {self.files} ({self.lines} lines); files changed: {len(self.changed)}",
+            "fixed: " + (", ".join(f"{c} {n}" for c, n in sorted(self.applied.items())) or "none"),
+            f"not parsing after the fix: {len(self.broken)}; changed by a second run: "
+            f"{len(self.unstable)}; fixed codes left unexplained: {len(self.left)}",
+            "left alone (code, reason):",
+        ]
+        rows += [f"  {n:4d}  {code}  {reason}" for (code, reason), n in self.skipped.most_common()]
+        return "\n".join(rows)
+
+
+def fix_tree(root: Path) -> TreeReport:
+    """Audit ``root``, apply every fix in place, then audit and fix again to check the result."""
+    config = Config(cache=False, jobs=1)
+    report = TreeReport()
+    first = audit_paths([str(root)], config)
+    report.files = first.files_scanned
+    report.lines = first.stats.lines
+    explained: dict[str, set[tuple[str, str]]] = {}
+    for path, findings in _by_path(first.findings).items():
+        source = Path(path).read_text(encoding="utf-8")
+        result = fix_source(source, findings)
+        report.applied.update(f.code for f in result.applied)
+        report.skipped.update((f.code, _reason_kind(reason)) for f, reason in result.skipped)
+        explained[path] = {(f.code, f.source_line) for f, _ in result.skipped}
+        if result.source != source:
+            try:
+                ast.parse(result.source)
+            except SyntaxError:
+                report.broken.append(path)
+                continue
+            Path(path).write_text(result.source, encoding="utf-8")
+            report.changed.append(path)
+    fixed_codes = set(report.applied)
+    for path, findings in _by_path(audit_paths([str(root)], config).findings).items():
+        source = Path(path).read_text(encoding="utf-8")
+        if fix_source(source, findings).source != source:
+            report.unstable.append(path)
+        report.left += [
+            f
+            for f in findings
+            if f.code in fixed_codes and (f.code, f.source_line) not in explained.get(path, set())
+        ]
+    return report
+
+
+def _by_path(findings: list[Finding]) -> dict[str, list[Finding]]:
+    grouped: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.code in FIXABLE_CODES:
+            grouped.setdefault(finding.path, []).append(finding)
+    return grouped
+
+
+def _reason_kind(reason: str) -> str:
+    """The reason without the names and line numbers that make each one unique."""
+    return re.sub(r"\b(line \d+|at \d+:\d+|\.\w+\(\)|\w+ is|\w+ escapes)", "…", reason)[:90]
