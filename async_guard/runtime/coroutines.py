@@ -8,10 +8,18 @@ run (coroutines are rare in sync code, so the cost stays off the hot path of
 async code), which records the creating frames in ``cr_origin``. CPython calls
 ``warnings._warn_unawaited_coroutine(coro)`` for every such coroutine, before
 any warning filter applies; the hook reads the origin there.
+
+Which unit made it: the depth each unit sets is ``ORIGIN_DEPTH + slot``,
+where ``slot`` is the unit's place in a small per-thread ring of recent
+units, so the length of ``cr_origin`` names the unit (for coroutines created
+more than ``ORIGIN_DEPTH + RING`` frames deep, which is every Django or Celery
+stack). A coroutine created higher up is attributed to the current unit, else
+to the last one the thread ran.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import warnings
 from collections.abc import Callable
@@ -21,10 +29,41 @@ from async_guard.runtime import events
 from async_guard.runtime.state import Unit, current_unit
 
 ORIGIN_DEPTH = 8
+RING = 8
+
+
+class _Recent(threading.local):
+    def __init__(self) -> None:
+        self.units: list[Unit | None] = [None] * RING
+        self.serial = 0
+
+
+recent = _Recent()
 
 # The last unit of work each thread ran: a coroutine with an origin was made
 # while a sync unit tracked this thread, and is collected after it ended.
 last_unit = threading.local()
+
+
+def start_tracking(unit: Unit) -> int | None:
+    """Turn origin tracking on for this thread; the previous depth to restore, or None."""
+    previous = sys.get_coroutine_origin_tracking_depth()
+    if previous >= ORIGIN_DEPTH:
+        return None  # someone (asyncio debug mode) already tracks: leave it be
+    slot = recent.serial % RING
+    recent.serial += 1
+    recent.units[slot] = unit
+    sys.set_coroutine_origin_tracking_depth(ORIGIN_DEPTH + slot)
+    return previous
+
+
+def creator(coro: Any) -> Unit | None:
+    origin = getattr(coro, "cr_origin", None)
+    if not origin:
+        return None
+    slot = len(origin) - ORIGIN_DEPTH
+    return recent.units[slot] if 0 <= slot < RING else None
+
 
 _original: list[Callable[[Any], None]] = []
 
@@ -67,8 +106,8 @@ def origin_of(coro: Any) -> tuple[events.Where, ...]:
 
 
 def note_unawaited(coro: Any) -> None:
-    unit: Unit | None = current_unit.get()
-    if getattr(coro, "cr_origin", None) and unit is None:
+    unit = creator(coro) or current_unit.get()
+    if unit is None and getattr(coro, "cr_origin", None):
         unit = getattr(last_unit, "unit", None)
     if unit is None:
         return

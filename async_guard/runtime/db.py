@@ -12,6 +12,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 from asgiref.sync import AsyncToSync, SyncToAsync
@@ -46,7 +47,7 @@ def foreign_query(unit: Unit, sql: str, connection: BaseDatabaseWrapper) -> None
         return
     owner_db = unit.owner_dbs.get(connection.alias)
     in_atomic = owner_db.in_atomic_block if owner_db is not None else None
-    frames = events.user_frames(sys._getframe(2)) or events.thread_frames(unit.owner_ident)
+    frames = foreign_frames(unit, sys._getframe(2))
     thread = threading.current_thread().name
     message = (
         f"query on thread {thread!r}, but {unit.label!r} runs on {unit.owner_name!r}: "
@@ -69,6 +70,19 @@ def foreign_query(unit: Unit, sql: str, connection: BaseDatabaseWrapper) -> None
         in_atomic_block=in_atomic,
         sql=sql,
         level=logging.ERROR if in_atomic else logging.WARNING,
+    )
+
+
+def foreign_frames(unit: Unit, frame: FrameType) -> tuple[events.Where, ...]:
+    """Where off-thread work of ``unit`` comes from.
+
+    The worker's own stack when it runs user code; else (``sync_to_async(obj.save)``
+    runs ``save`` straight from asgiref) the coroutine awaiting it on its loop,
+    then the owner thread blocked in ``asyncio.run``.
+    """
+    return events.user_frames(frame) or (
+        events.awaiting_frames(getattr(SyncToAsync.threadlocal, "main_event_loop", None))
+        + events.thread_frames(unit.owner_ident)
     )
 
 
@@ -124,7 +138,7 @@ def on_connection_created(sender: object, connection: BaseDatabaseWrapper, **kwa
                 connection.alias,
                 connection,
                 threading.current_thread().name,
-                events.user_frames(sys._getframe(1)),
+                foreign_frames(unit, sys._getframe(1)),
             )
         )
 

@@ -10,6 +10,7 @@ what keeps the offending query from running.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -122,6 +123,38 @@ def user_frames(frame: FrameType | None, limit: int = 6) -> tuple[Where, ...]:
 def thread_frames(ident: int) -> tuple[Where, ...]:
     """User frames of another thread's stack (the owner blocked in ``asyncio.run``)."""
     return user_frames(sys._current_frames().get(ident))
+
+
+def awaiting_frames(loop: object) -> tuple[Where, ...]:
+    """User frames of the coroutines suspended on ``loop`` (another thread's), innermost first.
+
+    A ``sync_to_async(obj.save)`` call runs ``save`` with no user frame on the
+    worker's stack; the user's line is the ``await`` in the coroutine that
+    waits for it on the loop's thread.
+    """
+    if not isinstance(loop, asyncio.AbstractEventLoop):
+        return ()
+    found: list[Where] = []
+    for task in list(asyncio.all_tasks(loop)):
+        chain: list[Where] = []
+        awaitable: Any = task.get_coro()
+        while awaitable is not None and len(chain) < 32:
+            frame = getattr(awaitable, "cr_frame", None) or getattr(awaitable, "gi_frame", None)
+            if frame is not None and is_user_file(frame.f_code.co_filename):
+                code = frame.f_code
+                chain.append(
+                    Where(
+                        code.co_filename,
+                        frame.f_lineno,
+                        getattr(code, "co_qualname", code.co_name),
+                        str(frame.f_globals.get("__name__", "")),
+                    )
+                )
+            awaitable = getattr(awaitable, "cr_await", None) or getattr(
+                awaitable, "gi_yieldfrom", None
+            )
+        found.extend(reversed(chain))
+    return tuple(found[:6])
 
 
 def allowed(frames: Iterable[Where], allow: tuple[str, ...]) -> bool:

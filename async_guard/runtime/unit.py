@@ -56,10 +56,7 @@ def begin(kind: str, label: str, *, is_async: bool) -> Entered | None:
                     "code, or make it async",
                 )
             db.capture_owner_dbs(unit)
-            depth = sys.get_coroutine_origin_tracking_depth()
-            if depth < coroutines.ORIGIN_DEPTH:
-                unit.origin_depth = depth
-                sys.set_coroutine_origin_tracking_depth(coroutines.ORIGIN_DEPTH)
+            unit.origin_depth = coroutines.start_tracking(unit)
         return unit, current_unit.set(unit)
     except AsyncGuardError:
         raise

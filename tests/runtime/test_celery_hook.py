@@ -1,0 +1,99 @@
+"""The Celery hook's logic on eagerly run tasks (real workers: tests/runtime_integration)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import warnings
+
+import pytest
+from asgiref.sync import async_to_sync
+from celery import Celery
+from django.db import transaction
+
+from tests.runtime import programs
+from tests.runtime.conftest import codes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+app = Celery("async-guard-runtime-tests", set_as_current=False)
+app.conf.task_always_eager = True
+app.conf.task_store_eager_result = False
+
+
+@app.task(name="runtime.bad_save")
+def bad_save(name: str) -> None:
+    with transaction.atomic():
+        asyncio.run(programs.save_group(name))
+
+
+@app.task(name="runtime.good_save")
+def good_save(name: str) -> None:
+    with transaction.atomic():
+        async_to_sync(programs.save_group)(name)
+
+
+@app.task(name="runtime.async_task")
+async def async_task() -> None:
+    await programs.fetch_quote()
+
+
+@app.task(name="runtime.sync_orm_in_async")
+def sync_orm_in_async() -> int:
+    return asyncio.run(programs.read_groups_sync_orm())
+
+
+def test_asyncio_run_task(guard_events):
+    result = bad_save.apply(args=("t1",))
+    assert result.successful()
+    assert codes(guard_events) == ["AGR101", "AGR107"]
+    assert guard_events[0]["unit"] == f"runtime.bad_save[{result.id}]"
+    assert guard_events[0]["unit_kind"] == "task"
+    assert guard_events[0]["in_atomic_block"] is True
+
+
+def test_async_to_sync_task_is_silent(guard_events):
+    assert good_save.apply(args=("t2",)).successful()
+    assert guard_events == []
+
+
+def test_async_def_task_is_caught_at_prerun(guard_events):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        async_task.apply()
+        gc.collect()
+    assert codes(guard_events) == ["AGR105", "AGR106"]
+    assert guard_events[0]["where"]["function"] == "async_task"
+
+
+def test_failure_is_diagnosed(guard_events):
+    result = sync_orm_in_async.apply()
+    assert result.failed()
+    assert codes(guard_events) == ["AGR108"]
+
+
+def test_raise_mode_stops_the_write(raise_mode, guard_events):
+    from django.contrib.auth.models import Group
+
+    result = bad_save.apply(args=("t3",))
+    assert result.failed()
+    assert not Group.objects.filter(name="t3").exists()
+
+
+def test_install_is_idempotent():
+    from celery import signals
+
+    from async_guard import celery as hook
+
+    before = len(signals.task_prerun.receivers)
+    hook.install(app)
+    hook.install(app)
+    assert len(signals.task_prerun.receivers) == before
+
+
+def test_unmatched_postrun_and_failure_are_ignored(guard_events):
+    from async_guard import celery as hook
+
+    hook.on_task_postrun(task_id="never-started")
+    hook.on_task_failure(task_id="never-started", exception=RuntimeError("Event loop is closed"))
+    assert guard_events == []
