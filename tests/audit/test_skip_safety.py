@@ -1,0 +1,348 @@
+"""Skipping files without parsing them never loses (or adds) a finding.
+
+The engine may skip a file whose text holds no trigger of any enabled rule and
+nothing the cross-file index needs. That is only safe if it is exact, so every
+tree here is audited twice, with skipping on and off, and the findings must be
+identical: the rule fixtures, the anti-pattern examples, small projects built
+to defeat a naive skip (the finding sits in a file with no async text at all,
+or depends on a fact that only a file without any trigger provides), a
+generated Django project, and the release wheels of Django, Celery, kombu,
+asgiref and channels (slow: downloads them once into benchmarks/.corpus/).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from async_guard.audit.config import Config
+from async_guard.audit.engine import AuditResult, audit_paths
+from async_guard.audit.finding import Finding
+from benchmarks import corpus
+from tests.support import services
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def audit(paths: Sequence[Path], *, skip: bool, **config: Any) -> AuditResult:
+    return audit_paths([str(p) for p in paths], Config(skip=skip, cache=False, **config))
+
+
+def assert_same_findings(paths: Sequence[Path], **config: Any) -> tuple[list[Finding], AuditResult]:
+    """Audit ``paths`` with skipping on and off; the findings must agree.
+
+    Returns the findings and the result of the run with skipping on (its stats say
+    how many files were skipped).
+    """
+    skipped, full = audit(paths, skip=True, **config), audit(paths, skip=False, **config)
+    lost = sorted(set(full.findings) - set(skipped.findings))
+    extra = sorted(set(skipped.findings) - set(full.findings))
+    assert not lost, "skipping lost findings:\n" + "\n".join(map(str, lost))
+    assert not extra, "skipping added findings:\n" + "\n".join(map(str, extra))
+    assert sorted(skipped.findings) == sorted(full.findings)  # duplicates too
+    assert skipped.files_scanned == full.files_scanned
+    assert sorted(map(str, skipped.parse_errors)) == sorted(map(str, full.parse_errors))
+    return sorted(full.findings), skipped
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return root
+
+
+def test_fixture_corpus() -> None:
+    folders = [ROOT / "tests" / "eval_files", ROOT / "examples" / "antipatterns"]
+    findings, _ = assert_same_findings([f for f in folders if f.is_dir()])
+    assert findings, "the fixtures produce findings, so the comparison is not vacuous"
+
+
+# Each project puts a finding where a skip built only from the rules' own text
+# triggers would go wrong: the file with the finding, or a file that supplies
+# the fact the finding needs, contains no async vocabulary at all. ``expect``
+# names the findings (file name, code) the full audit gives, so the equality
+# below is never between two empty lists.
+@dataclass(frozen=True)
+class Project:
+    files: dict[str, str]
+    expect: frozenset[tuple[str, str]]
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+PROJECTS: dict[str, Project] = {
+    # AG301 in a file without "async"/"await": the coroutine is defined elsewhere.
+    "coroutine-called-from-plain-file": Project(
+        {
+            "pkg/__init__.py": "",
+            "pkg/client.py": """\
+                async def fetch_quotes(symbol):
+                    return symbol
+                """,
+            "pkg/jobs.py": """\
+                from pkg.client import fetch_quotes
+
+
+                def refresh(symbol):
+                    fetch_quotes(symbol)
+                """,
+        },
+        frozenset({("jobs.py", "AG301")}),
+    ),
+    # ... through a module attribute, a package path, a relative import, a staticmethod
+    "coroutine-through-module-attribute": Project(
+        {
+            "a.py": "async def fetch():\n    return 1\n",
+            "x.py": "import a\n\n\ndef f():\n    a.fetch()\n",
+        },
+        frozenset({("x.py", "AG301")}),
+    ),
+    "coroutine-through-package-path": Project(
+        {
+            "a/__init__.py": "",
+            "a/b.py": "async def fetch():\n    return 1\n",
+            "x.py": "import a.b\n\n\ndef f():\n    a.b.fetch()\n",
+        },
+        frozenset({("x.py", "AG301")}),
+    ),
+    "coroutine-through-relative-import": Project(
+        {
+            "p/__init__.py": "",
+            "p/a.py": "async def fetch():\n    return 1\n",
+            "p/x.py": "from . import a\n\n\ndef f():\n    a.fetch()\n",
+        },
+        frozenset({("x.py", "AG301")}),
+    ),
+    "coroutine-staticmethod": Project(
+        {
+            "c.py": "class Client:\n    @staticmethod\n    async def fetch():\n        return 1\n",
+            "x.py": "from c import Client\n\n\ndef f():\n    Client.fetch()\n",
+        },
+        frozenset({("x.py", "AG301")}),
+    ),
+    # A configured known-async name: nothing in the file says async.
+    "configured-known-async": Project(
+        {"jobs.py": "from sdk import fetch_quotes\n\n\ndef refresh(s):\n    fetch_quotes(s)\n"},
+        frozenset({("jobs.py", "AG301")}),
+        {"known_async": ("sdk.fetch_quotes",)},
+    ),
+    # AG201: the model's base class lives in a file with no ORM call and no async code.
+    "model-through-project-base": Project(
+        {
+            "shop/__init__.py": "",
+            "shop/base.py": """\
+                from django.db import models
+
+
+                class Timestamped(models.Model):
+                    created = models.DateTimeField(auto_now_add=True)
+
+                    class Meta:
+                        abstract = True
+                """,
+            "shop/models.py": """\
+                from shop.base import Timestamped
+                from django.db.models import CharField
+
+
+                class Order(Timestamped):
+                    number = CharField(max_length=10)
+                """,
+            "shop/views.py": """\
+                from shop.models import Order
+
+
+                async def order_detail(request, pk):
+                    order = Order.objects.get(pk=pk)
+                    return order.number
+                """,
+        },
+        frozenset({("views.py", "AG201")}),
+    ),
+    "model-base-imported-under-another-name": Project(
+        {
+            "base.py": """\
+                from django.db.models import Model as M
+
+
+                class Base(M):
+                    class Meta:
+                        abstract = True
+                """,
+            "models.py": "from base import Base\n\n\nclass Order(Base):\n    pass\n",
+            "v.py": """\
+                from models import Order
+
+
+                async def v():
+                    return Order.objects.get(pk=1)
+                """,
+        },
+        frozenset({("v.py", "AG201")}),
+    ),
+    # AG202: the relation field is declared in a file the async code never mentions.
+    "relation-declared-elsewhere": Project(
+        {
+            "desk/__init__.py": "",
+            "desk/models.py": """\
+                from django.db import models
+
+
+                class Account(models.Model):
+                    number = models.CharField(max_length=10)
+
+
+                class Trade(models.Model):
+                    account = models.ForeignKey(Account, on_delete=models.CASCADE)
+                """,
+            "desk/report.py": """\
+                from desk.models import Trade
+
+
+                async def describe(trade: Trade) -> str:
+                    return trade.account.number
+                """,
+        },
+        frozenset({("report.py", "AG202")}),
+    ),
+    "relation-in-abstract-mixin": Project(
+        {
+            "models.py": """\
+                from django.db import models
+                from mix import HasOwner
+
+
+                class Acct(models.Model):
+                    n = models.IntegerField()
+
+
+                class Order(HasOwner, models.Model):
+                    pass
+                """,
+            "mix.py": """\
+                from django.db.models import CASCADE, ForeignKey, Model
+
+
+                class HasOwner(Model):
+                    owner = ForeignKey("models.Acct", on_delete=CASCADE)
+
+                    class Meta:
+                        abstract = True
+                """,
+            "v.py": """\
+                from models import Order
+
+
+                async def v():
+                    o = await Order.objects.aget(pk=1)
+                    return o.owner.n
+                """,
+        },
+        frozenset({("v.py", "AG202")}),
+    ),
+    # AG101: the helper is a Celery task's only caller path; the task's file has no
+    # asyncio text, yet it is what makes the helper run in a task.
+    "context-from-caller-file": Project(
+        {
+            "jobs/__init__.py": "",
+            "jobs/tasks.py": """\
+                from celery import shared_task
+
+                from jobs.helpers import pull
+
+
+                @shared_task
+                def pull_task(account_id):
+                    return pull(account_id)
+                """,
+            "jobs/helpers.py": """\
+                import asyncio
+
+                from asgiref.sync import sync_to_async
+
+                from jobs.models import Position
+
+
+                async def _fetch(account_id):
+                    count = Position.objects.filter(account_id=account_id).count
+                    return await sync_to_async(count)()
+
+
+                def pull(account_id):
+                    return asyncio.run(_fetch(account_id))
+                """,
+            "jobs/models.py": """\
+                from django.db import models
+
+
+                class Position(models.Model):
+                    account_id = models.IntegerField()
+                """,
+        },
+        frozenset({("helpers.py", "AG101")}),
+    ),
+    # AG101 in a task of a Celery app defined in another file.
+    "task-of-an-app-elsewhere": Project(
+        {
+            "app.py": "from celery import Celery\n\napp = Celery()\n",
+            "t.py": """\
+                import asyncio
+
+                from app import app
+
+
+                @app.task
+                def t():
+                    asyncio.run(main())
+
+
+                async def main():
+                    return 1
+                """,
+        },
+        frozenset({("t.py", "AG101")}),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROJECTS))
+def test_cross_file_project(name: str, tmp_path: Path) -> None:
+    project = PROJECTS[name]
+    root = write_tree(tmp_path, project.files)
+    findings, _ = assert_same_findings([root], **project.config)
+    assert {(Path(f.path).name, f.code) for f in findings} == project.expect
+
+
+def test_generated_django_project(tmp_path: Path) -> None:
+    # 10 apps of 11 files; the first app has the planted AG201 bug
+    root = corpus.generated_tree(tmp_path / "project", 1 + 11 * 10)
+    findings, skipped = assert_same_findings([root])
+    planted = [f for f in findings if f.code == "AG201" and "order_total" in f.symbol]
+    assert len(planted) == 1, findings
+    assert skipped.stats.skipped > 0, "the generated project has files nothing can flag"
+
+
+@pytest.fixture(scope="session")
+def benchmark_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    try:
+        return corpus.real_corpus(tmp_path_factory.mktemp("wheels"))
+    except corpus.CorpusUnavailableError as exc:
+        message = f"the benchmark corpus cannot be built: {exc}"
+        if services.in_ci():
+            pytest.fail(f"{message}; CI=true has the package registry, so it must download")
+        pytest.skip(message)
+
+
+@pytest.mark.slow
+def test_benchmark_corpus(benchmark_corpus: Path) -> None:
+    _, skipped = assert_same_findings([benchmark_corpus])
+    assert skipped.files_scanned > 1000
+    # Most of the wheels' files hold nothing a rule could report; if nothing were
+    # skipped, the comparison above would say nothing about skipping.
+    assert skipped.stats.skipped > 0, skipped.stats
