@@ -375,11 +375,7 @@ def audit_paths(
             text = decode_source(data)
         except SourceProblem as problem:
             errors.append(ParseError(display, problem.line, problem.message))
-            if (
-                syntax_enabled
-                and "cannot be read" not in problem.message
-                and "symlink" not in problem.message
-            ):
+            if syntax_enabled and not problem.unreadable:
                 findings.append(syntax_finding(display, problem))
             continue
         key = hashlib.sha256(display.encode() + b"\0" + data).hexdigest()

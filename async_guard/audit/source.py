@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import errno
 import io
 import re
+import stat
 import sys
 import tokenize
 from dataclasses import dataclass, field
@@ -23,9 +25,13 @@ _BUILTINS = frozenset(dir(builtins))
 class SourceProblem(Exception):
     """A file that cannot be audited; ``line`` is 1-based (1 when unknown)."""
 
-    def __init__(self, message: str, line: int = 1, col: int = 1) -> None:
+    def __init__(
+        self, message: str, line: int = 1, col: int = 1, *, unreadable: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
+        #: True when the file could not be read at all (listed, but not an AG000 finding).
+        self.unreadable = unreadable
         self.line = max(line, 1)
         self.col = max(col, 1)
 
@@ -214,14 +220,18 @@ def dotted(expr: ast.AST) -> str | None:
 
 
 def read_file(path: Path) -> bytes:
-    """The file's bytes; unreadable paths become a :class:`SourceProblem`."""
+    """The file's bytes; what is not a readable regular file is an unreadable problem."""
     try:
-        if path.is_dir():
-            raise SourceProblem("is a directory, not a Python file")
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise SourceProblem("is a directory, not a Python file", unreadable=True)
+        if not stat.S_ISREG(mode):
+            # a FIFO or a device would block or never end
+            raise SourceProblem("is not a regular file", unreadable=True)
         return path.read_bytes()
-    except SourceProblem:
-        raise
     except OSError as exc:
-        if exc.errno == 40 or "symbolic links" in str(exc):
-            raise SourceProblem("symlink loop: cannot be read") from None
-        raise SourceProblem(f"cannot be read: {exc.strerror or exc}") from None
+        if exc.errno == errno.ELOOP:
+            raise SourceProblem("symlink loop: cannot be read", unreadable=True) from None
+        if exc.errno == errno.ENOENT:
+            raise SourceProblem("does not exist (a dangling symlink?)", unreadable=True) from None
+        raise SourceProblem(f"cannot be read: {exc.strerror or exc}", unreadable=True) from None
