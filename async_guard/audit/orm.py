@@ -107,7 +107,14 @@ class Instance:
         return self.all_loaded or relation in self.loaded
 
 
-Binding = QuerySet | Instance
+@dataclass(frozen=True)
+class Instances:
+    """A list of model instances already fetched (``await sync_to_async(list)(qs)``)."""
+
+    item: Instance
+
+
+Binding = QuerySet | Instance | Instances
 
 
 @dataclass(frozen=True)
@@ -313,6 +320,32 @@ class OrmAnalyzer:
             return qs.instance() if qs is not None else None
         return None
 
+    def produced_instances(self, value: ast.expr) -> Instances | None:
+        """``await sync_to_async(list)(qs)`` and ``[p async for p in qs]``: fetched rows."""
+        item: Instance | None = None
+        if (
+            isinstance(value, ast.Await)
+            and isinstance(value.value, ast.Call)
+            and isinstance(value.value.func, ast.Call)
+            and self.is_sync_to_async(value.value.func)
+            and value.value.func.args
+            and self.builtin(value.value.func.args[0], frozenset({"list", "tuple"}))
+            and value.value.args
+        ):
+            qs = self.queryset(value.value.args[0])
+            item = qs.instance() if qs is not None else None
+        elif (
+            isinstance(value, ast.ListComp)
+            and len(value.generators) == 1
+            and value.generators[0].is_async
+            and isinstance(value.elt, ast.Name)
+            and isinstance(value.generators[0].target, ast.Name)
+            and value.elt.id == value.generators[0].target.id
+        ):
+            qs = self.queryset(value.generators[0].iter)
+            item = qs.instance() if qs is not None else None
+        return Instances(item) if item is not None else None
+
     def is_sync_to_async(self, call: ast.Call) -> bool:
         return self.sf.resolve(call.func) in SYNC_TO_ASYNC
 
@@ -415,13 +448,20 @@ class OrmAnalyzer:
         if isinstance(stmt, ast.For) and self.iterates_queryset(stmt.iter):
             self.evaluation(stmt.iter)
         self.expr(stmt.iter)
-        qs = self.queryset(stmt.iter)
-        item = qs.instance() if qs is not None else None
-        self.bind(stmt.target, None)
-        if item is not None and isinstance(stmt.target, ast.Name):
-            self.env[stmt.target.id] = item
+        self.bind_item(stmt.target, stmt.iter)
         self.statements(stmt.body)
         self.statements(stmt.orelse)
+
+    def bind_item(self, target: ast.expr, iterable: ast.expr) -> None:
+        """Bind a loop's target to the instances ``iterable`` yields, if it surely does."""
+        qs = self.queryset(iterable)
+        item = qs.instance() if qs is not None else None
+        if item is None and isinstance(iterable, ast.Name):
+            bound = self.env.get(iterable.id)
+            item = bound.item if isinstance(bound, Instances) else None
+        self.bind(target, None)
+        if item is not None and isinstance(target, ast.Name):
+            self.env[target.id] = item
 
     def decorator(self, decorator: ast.expr, func: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         # ``@sync_to_async(thread_sensitive=False)`` around a def that does ORM work
@@ -443,7 +483,11 @@ class OrmAnalyzer:
         if isinstance(target, ast.Name):
             bound: Binding | None = None
             if value is not None and target.id not in self.opaque:
-                bound = self.queryset(value) or self.produced_instance(value)
+                bound = (
+                    self.queryset(value)
+                    or self.produced_instance(value)
+                    or self.produced_instances(value)
+                )
             self.unbind_name(target.id)
             if bound is not None:
                 self.env[target.id] = bound
@@ -530,11 +574,7 @@ class OrmAnalyzer:
             if not generator.is_async and self.iterates_queryset(generator.iter):
                 self.evaluation(generator.iter)
             self.expr(generator.iter)
-            qs = self.queryset(generator.iter)
-            item = qs.instance() if qs is not None else None
-            self.bind(generator.target, None)
-            if item is not None and isinstance(generator.target, ast.Name):
-                self.env[generator.target.id] = item
+            self.bind_item(generator.target, generator.iter)
             for condition in generator.ifs:
                 self.truth(condition)
         if isinstance(expr, ast.DictComp):

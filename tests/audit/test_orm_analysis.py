@@ -424,3 +424,34 @@ def test_cache_is_bounded() -> None:
         tree = ast.parse("def f(): pass")
         orm.facts_for(sf, index, Scope("function", tree.body[0], "f", parent=None))
     assert len(orm._CACHE) <= orm._CACHE_SIZE
+
+
+def test_fetched_lists_keep_their_instances_relations() -> None:
+    facts = analyze(
+        """
+        from asgiref.sync import sync_to_async
+
+        async def f(fetch):
+            a = await sync_to_async(tuple)(Position.objects.select_related("hedge"))
+            b = await sync_to_async(sorted)(Position.objects.all())
+            c = await fetch(Position.objects.all())
+            d = [p async for p in Position.objects.all() if p]
+            e = [p.pk async for p in Position.objects.all()]
+            g = [p for p in a]
+            for p in a:
+                p.hedge, p.account
+            for p in b:
+                p.account
+            for p in c:
+                p.account
+            for p in d:
+                p.account
+            for p in e:
+                p.account
+            for p in g:
+                p.account
+        """
+    )
+    reads = sorted((r.node.lineno, f"{r.name}.{r.relation}") for r in facts.relation_reads.values())
+    assert reads == [(13, "p.account"), (19, "p.account")]
+    assert facts.evaluations == {}

@@ -170,3 +170,23 @@ def sync_view_then_async_helper(request, pk):
 async def shortcut_in_async(pk):
     position = get_object_or_404(Position, pk=pk)  # expect: AG201
     return position.account  # expect: AG202
+
+
+# --- lists of instances fetched through sync_to_async(list) or an async comprehension --
+
+
+async def fetched_list():
+    positions = await sync_to_async(list)(Position.objects.filter(symbol="QQQ"))
+    for position in positions:
+        print(position.account)  # expect: AG202
+    rows = [p async for p in Position.objects.all()]
+    return [row.opened_by for row in rows]  # expect: AG202
+
+
+async def fetched_list_with_relation():
+    positions = await sync_to_async(list)(Position.objects.select_related("account"))
+    for position in positions:
+        print(position.account)
+    rows = [p async for p in Position.objects.select_related("opened_by")]
+    names = [p.symbol async for p in Position.objects.all()]
+    return [row.opened_by for row in rows], names
