@@ -140,8 +140,8 @@ class _Apply(cst.CSTTransformer):
         # Several edits on one block (two loops closed in one body) run last
         # statement first, so each one still finds its own statement.
         for edit in reversed(self._edits.get(original_node, [])):
-            if isinstance(new, cst.FlattenSentinel):
-                break
+            # Only AG303 flattens (one def into two), and a def has one such edit.
+            assert not isinstance(new, cst.FlattenSentinel)
             new = edit.rewrite(new)
         return new
 

@@ -184,19 +184,11 @@ class FixContext:
                 self._by_line.setdefault(where.start.line, []).append(node)
         return self._by_line.get(line, [])
 
-    def binds_elsewhere(self, node: cst.CSTNode, name: str, qualified: str) -> bool:
-        """Whether ``name`` at ``node`` means something other than ``qualified``."""
+    def meanings(self, node: cst.CSTNode, name: str) -> set[str]:
+        """The qualified names ``name`` may stand for where ``node`` is (empty: unbound)."""
         scope = self.scope(node)
-        if scope is None:
-            return False
-        found = {q.name for q in scope.get_qualified_names_for(name)}
-        return bool(found) and qualified not in found
-
-    def resolves_to(self, node: cst.CSTNode, name: str, qualified: str) -> bool:
-        scope = self.scope(node)
-        if scope is None:
-            return False
-        return qualified in {q.name for q in scope.get_qualified_names_for(name)}
+        found = scope.get_qualified_names_for(name) if scope is not None else set()
+        return {q.name for q in found}
 
 
 def node_size(where: CodeRange) -> tuple[int, int]:
@@ -205,12 +197,12 @@ def node_size(where: CodeRange) -> tuple[int, int]:
 
 def needs_async_to_sync(ctx: FixContext, node: cst.CSTNode) -> tuple[tuple[str, str], ...]:
     """The import ``async_to_sync`` needs at ``node``; Unfixable if the name is taken."""
-    qualified = ".".join(ASYNC_TO_SYNC)
-    if ctx.binds_elsewhere(node, ASYNC_TO_SYNC[1], qualified):
+    meanings = ctx.meanings(node, ASYNC_TO_SYNC[1])
+    if not meanings:
+        return (ASYNC_TO_SYNC,)
+    if ".".join(ASYNC_TO_SYNC) not in meanings:
         raise Unfixable("the name async_to_sync is bound to something else in this scope")
-    if ctx.resolves_to(node, ASYNC_TO_SYNC[1], qualified):
-        return ()
-    return (ASYNC_TO_SYNC,)
+    return ()
 
 
 def comments_in(node: cst.CSTNode, *, outside: cst.CSTNode | None = None) -> bool:
@@ -228,12 +220,3 @@ def comments_in(node: cst.CSTNode, *, outside: cst.CSTNode | None = None) -> boo
 
     node.visit(_Finder())
     return found
-
-
-def parenthesized(node: N, like: cst.CSTNode) -> N:
-    """``node`` wearing the parentheses ``like`` had (a call rewritten in place keeps them)."""
-    lpar = getattr(like, "lpar", ())
-    rpar = getattr(like, "rpar", ())
-    if not lpar:
-        return node
-    return node.with_changes(lpar=lpar, rpar=rpar)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import textwrap
 from collections.abc import Iterator
+from importlib import metadata
 
 import libcst as cst
 import pytest
@@ -75,6 +76,31 @@ def test_a_stale_finding_says_it_cannot_locate_the_code() -> None:
     source = "import asyncio\n\n\nx = 1\n"
     finding = at("import asyncio\nasyncio.run(f())\n", "AG101", "asyncio.run")
     assert "cannot locate" in fix_source(source, [finding]).skipped[0][1]
+    beyond = Finding(**{**finding.__dict__, "line": 40, "end_line": 40})
+    assert "cannot locate" in fix_source(source, [beyond]).skipped[0][1]
+
+
+def test_a_fixer_class_without_a_code_is_not_registered() -> None:
+    class Helper(Fixer):
+        pass
+
+    assert Helper not in {type(fixer) for fixer in Fixer.registry.values()}
+
+
+def test_a_fix_inside_another_fixes_locked_code_waits() -> None:
+    source = textwrap.dedent(
+        """\
+        from asgiref.sync import sync_to_async
+
+        async def view():
+            return await sync_to_async(build(Model.objects.count()))
+        """
+    )
+    findings = [at(source, "AG203", "sync_to_async(build"), at(source, "AG201", "Model")]
+    result = fix_source(source, findings)
+    assert "await sync_to_async(build)(Model.objects.count())" in result.source
+    ((finding, reason),) = result.skipped
+    assert finding.code == "AG201" and "overlaps the AG203 fix at line 4" in reason
 
 
 # --- AG101 ----------------------------------------------------------------------------
@@ -254,10 +280,23 @@ def test_ag201_asave_needs_django_42(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "4.2" in skipped("async def v(obj):\n    obj.save()\n", "AG201", "obj.save")
 
 
-def test_django_version_is_read_from_the_installed_distribution() -> None:
+def test_django_version_is_read_from_the_installed_distribution(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import django
 
     assert ag201_async_orm.django_version() == django.VERSION[:2]
+
+    def missing(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", missing)
+    assert ag201_async_orm.django_version() == (0, 0)
+
+
+def test_ag201_an_awaited_call_is_left_alone() -> None:
+    source = "async def v():\n    return await Model.objects.get(pk=1)\n"
+    assert "already awaited" in skipped(source, "AG201", "Model.objects")
 
 
 # --- AG203 ----------------------------------------------------------------------------
