@@ -1,0 +1,1 @@
+"""Runnable examples beside the reference project (the anti-patterns live in ``antipatterns``)."""

@@ -1,0 +1,22 @@
+"""Django set-up shared by the examples (the reference project's settings)."""
+
+import os
+import sys
+
+
+def django_setup():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
+    import django
+
+    django.setup()
+
+
+def report(reproduced, symptom):
+    print(("REPRODUCED: " if reproduced else "NOT REPRODUCED: ") + symptom)
+    sys.exit(0 if reproduced else 1)
+
+
+def user_model():
+    from django.contrib.auth import get_user_model
+
+    return get_user_model()

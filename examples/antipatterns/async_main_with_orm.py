@@ -1,0 +1,43 @@
+"""A one-off script whose entry point is ``asyncio.run(main())`` with the ORM inside (seed lesson 3).
+
+Audit: AG103 (async-main-touches-orm). Runtime: AGR108
+(SynchronousOnlyOperation). The positions 33/34 story: the broker call went
+through, then the ORM raised mid-run and the database never learnt about it.
+Fix: a sync ``main()`` that owns the ORM and bridges each async call with
+``run_async`` (seed Pattern 5).
+"""
+
+import asyncio
+
+from django.core.exceptions import SynchronousOnlyOperation
+
+BROKER = []
+
+
+async def place_order_at_broker(position_id):
+    await asyncio.sleep(0)
+    BROKER.append(position_id)
+    return 3001
+
+
+async def main():
+    from django.contrib.auth import get_user_model
+
+    order_id = await place_order_at_broker(33)
+    # WRONG: sync ORM in async main; the order above is now orphaned.
+    get_user_model().objects.filter(username="position-33").update(last_name=str(order_id))
+
+
+def run():
+    from examples.antipatterns._setup import django_setup, report
+
+    django_setup()
+    try:
+        asyncio.run(main())
+    except SynchronousOnlyOperation:
+        report(BROKER == [33], "the broker has the order, the database write raised")
+    report(False, "the ORM ran inside async main")
+
+
+if __name__ == "__main__":
+    run()
