@@ -95,3 +95,16 @@ async def local_decorator_named_task():
 class Receiver:
     async def task(self):
         return None
+
+
+import dramatiq
+
+
+@dramatiq.actor
+async def dramatiq_awaits_async_actors():
+    return None
+
+
+@dramatiq.actor(max_retries=3)
+async def dramatiq_with_options():
+    return None

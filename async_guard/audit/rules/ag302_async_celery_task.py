@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from async_guard.audit.context import Scope
 
 
+#: Task libraries whose workers await coroutine tasks: not Celery's problem.
+_AWAITING_QUEUES = ("dramatiq.",)
+
+
 class AsyncCeleryTask(Rule):
     """A Celery task is defined `async def`: Celery never awaits it.
 
@@ -50,7 +54,7 @@ class AsyncCeleryTask(Rule):
     triggers: ClassVar[tuple[str, ...]] = ("async",)
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef, scope: Scope) -> None:
-        if scope.direct_context == "celery-task":
+        if scope.direct_context == "celery-task" and not self.runs_coroutines(node):
             self.report(
                 node,
                 f"Celery task {node.name}() is async def: Celery calls it without "
@@ -58,3 +62,11 @@ class AsyncCeleryTask(Rule):
                 hint="make the task a plain def and call the async code with "
                 "async_to_sync(fn)(...) or async_guard.bridge.run_async(...)",
             )
+
+    def runs_coroutines(self, node: ast.AsyncFunctionDef) -> bool:
+        """Task queues that do await an ``async def`` task (dramatiq's async actors)."""
+        for decorator in node.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if (self.file.resolve(target) or "").startswith(_AWAITING_QUEUES):
+                return True
+        return False
