@@ -1,0 +1,110 @@
+"""The progress display: on a terminal's stderr for a long run, nowhere else.
+
+``async-guard check`` runs as a real subprocess with its stderr on a
+pseudo-terminal (``pty``), on a generated Django project big enough to take
+more than the two seconds after which progress appears. The same run with
+stderr on a pipe, and the JSON that ``--format json`` writes, must carry none
+of it. (audit-core's ``test_cli.py`` checks a piped run on a small tree; this
+file checks the terminal case, where a display can actually appear.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks import corpus
+
+AUDIT = [sys.executable, "-m", "async_guard", "check", "--no-cache", "--fail-on", "never"]
+PROGRESS = re.compile(r"async-guard: (\d+)/(\d+) files")
+DEADLINE_S = 120  # far above the few seconds a run takes; only guards against a hang
+
+# Several seconds of parsing on the 2-core machine (the progress shows past 2 s):
+# every file of the tree is parsed because skipping is turned off, and one job.
+FILES = 1100
+SLOW = ["--no-skip", "--jobs", "1"]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return corpus.generated_tree(tmp_path_factory.mktemp("progress"), FILES)
+
+
+def run_with_tty_stderr(argv: list[str], cwd: Path, stdout: Path) -> tuple[int, str]:
+    """Run ``argv`` with stderr on a pseudo-terminal; (exit code, what the terminal got)."""
+    master, slave = pty.openpty()
+    with stdout.open("wb") as out:
+        process = subprocess.Popen(
+            argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=slave, close_fds=True
+        )
+    os.close(slave)
+    received = bytearray()
+    deadline = time.monotonic() + DEADLINE_S
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the child closed the terminal's last handle
+                    break
+                if not chunk:
+                    break
+                received += chunk
+            elif process.poll() is not None:
+                break
+        else:
+            pytest.fail(f"{' '.join(argv)} still running after {DEADLINE_S} s")
+    finally:
+        os.close(master)
+        if process.poll() is None:
+            process.kill()
+        code = process.wait(timeout=10)
+    return code, received.decode("utf-8", "replace")
+
+
+def test_progress_on_a_terminal(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    code, terminal = run_with_tty_stderr([*AUDIT, *SLOW, "."], project, out)
+    assert code == 0, terminal
+    counts = [(int(d), int(t)) for d, t in PROGRESS.findall(terminal)]
+    assert counts, f"no progress on the terminal's stderr:\n{terminal!r}"
+    assert all(0 < done <= total == FILES for done, total in counts), counts
+    assert [d for d, _ in counts] == sorted(d for d, _ in counts), "progress goes backwards"
+    # the display is rewritten in place and wiped at the end, not left in the scrollback
+    assert "\n" not in terminal[terminal.index("async-guard: ") :]
+    assert terminal.rstrip("\r\n").endswith("\x1b[K"), repr(terminal[-80:])
+    report = out.read_text(encoding="utf-8")
+    assert "order_total" in report and not PROGRESS.search(report)
+
+
+def test_no_progress_when_stderr_is_a_pipe(project: Path) -> None:
+    done = subprocess.run(
+        [*AUDIT, *SLOW, "."], cwd=project, capture_output=True, text=True, timeout=DEADLINE_S
+    )
+    assert done.returncode == 0, done.stderr
+    assert not PROGRESS.search(done.stderr) and "\r" not in done.stderr, done.stderr
+    assert not PROGRESS.search(done.stdout)
+
+
+def test_json_output_never_carries_progress(project: Path, tmp_path: Path) -> None:
+    """Even with stderr on a terminal, what ``--format json`` writes is only the JSON."""
+    out = tmp_path / "out.json"
+    code, terminal = run_with_tty_stderr([*AUDIT, *SLOW, "--format", "json", "."], project, out)
+    assert code == 0, terminal
+    text = out.read_text(encoding="utf-8")
+    assert not PROGRESS.search(text) and "\r" not in text and "\x1b" not in text
+    data = json.loads(text)
+    assert data["files_scanned"] == FILES
+    assert any("order_total" in finding["message"] for finding in data["findings"])
