@@ -20,9 +20,6 @@ class AsyncGuardConfig(AppConfig):
         from async_guard.runtime import coroutines, db, loops
 
         connection_created.connect(db.on_connection_created, dispatch_uid="async_guard.db")
-        # Connections opened before ready() (a management command's early
-        # query) get the watch too.
-        db.install_on_open_connections()
         got_request_exception.connect(
             middleware.on_request_exception, dispatch_uid="async_guard.request_exception"
         )

@@ -1,9 +1,17 @@
-"""The database watch: an execute wrapper on every connection (AGR101, AGR107).
+"""The database watch: an execute wrapper on the connections of foreign threads (AGR101, AGR107).
 
-``connection_created`` installs :func:`watch_query` in the connection's
-``execute_wrappers``, so it runs around every query of every connection.
-Its fast path is a context-variable read and a thread-id compare: with no
-unit of work active, or on the unit's own thread, it calls straight through.
+A unit of work's context reaches another thread only through an event
+loop's ``run_in_executor`` (``sync_to_async`` and every async ORM method use
+it), which :mod:`async_guard.runtime.loops` wraps while a unit is active: the
+work item first calls :func:`enter_worker` on the worker thread. If that
+thread is not the unit's owner it is marked *watched* for good, and
+:func:`watch_query` goes into the ``execute_wrappers`` of its connections
+(existing ones now, new ones on ``connection_created``).
+
+So the threads that only ever run their own units (request threads, worker
+threads, scripts) carry no wrapper at all: their queries cost nothing extra.
+On watched threads (asgiref's executor threads) the wrapper's fast path is a
+context-variable read and a thread-id compare.
 """
 
 from __future__ import annotations
@@ -124,11 +132,40 @@ def adopt_sync_thread(unit: Unit) -> bool:
     return True
 
 
-@events.guarded("connection_created")
-def on_connection_created(sender: object, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
-    """Install the watch on a new connection and note connections opened off-thread."""
+class _Thread(threading.local):
+    watched = False
+
+
+thread_state = _Thread()
+
+
+def enter_worker(unit: Unit, func: Callable[..., Any], *args: Any) -> Any:
+    """Run on the executor's thread before a unit's ``run_in_executor`` work item."""
+    if unit.owner_ident != _get_ident() and not thread_state.watched:
+        try:
+            if not (unit.is_async and adopt_sync_thread(unit)):
+                watch_this_thread()
+        except Exception as exc:
+            events.internal_error("executor thread watch", exc)
+    return func(*args)
+
+
+def watch_this_thread() -> None:
+    thread_state.watched = True
+    for connection in connections.all(initialized_only=True):
+        install(connection)
+
+
+def install(connection: BaseDatabaseWrapper) -> None:
     if watch_query not in connection.execute_wrappers:
         connection.execute_wrappers.append(watch_query)
+
+
+@events.guarded("connection_created")
+def on_connection_created(sender: object, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """Watch a new connection of a watched thread; note connections opened off-thread."""
+    if thread_state.watched:
+        install(connection)
     unit = current_unit.get()
     if unit is not None and unit.owner_ident != _get_ident():
         if unit.is_async and adopt_sync_thread(unit):
@@ -162,10 +199,3 @@ def check_connections(unit: Unit) -> list[AsyncGuardError]:
         if error is not None:
             errors.append(error)
     return errors
-
-
-def install_on_open_connections() -> None:
-    """Put the watch on this thread's existing connection objects (opened before ready())."""
-    for connection in connections.all(initialized_only=True):
-        if watch_query not in connection.execute_wrappers:
-            connection.execute_wrappers.append(watch_query)

@@ -9,7 +9,9 @@ Two methods of ``asyncio.BaseEventLoop`` are wrapped once, in ``ready()``:
   uses to hand work to a thread, checks whether the chosen executor is one
   whose only thread is the calling thread. That thread is busy running this
   loop, so the work can never start: the ASGI deadlock of ``asyncio.run`` in
-  a sync view, detected before it blocks.
+  a sync view, detected before it blocks. It also routes the work item
+  through :func:`async_guard.runtime.db.enter_worker`, which puts the
+  database watch on the worker thread if it is not the unit's own.
 
 Outside a unit of work both cost one context-variable read.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.base_events
+import functools
 import sys
 import threading
 from collections.abc import Callable
@@ -27,7 +30,7 @@ from typing import Any
 from asgiref.current_thread_executor import CurrentThreadExecutor
 
 from async_guard.errors import AsyncGuardError
-from async_guard.runtime import events
+from async_guard.runtime import db, events
 from async_guard.runtime.state import Unit, current_unit
 
 _LOOP_LIMIT = 256
@@ -52,10 +55,11 @@ def install() -> None:
     def run_in_executor(
         self: asyncio.base_events.BaseEventLoop, executor: Executor | None, func: Any, *args: Any
     ) -> Any:
-        if executor is not None:
-            unit = current_unit.get()
-            if unit is not None:
+        unit = current_unit.get()
+        if unit is not None:
+            if executor is not None:
                 check_self_wait(unit, executor)
+            func = functools.partial(db.enter_worker, unit, func)
         return original_run_in_executor(self, executor, func, *args)
 
     _originals["__init__"] = original_init
