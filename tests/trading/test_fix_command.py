@@ -302,3 +302,43 @@ def test_seed_demo_matches_the_sandbox(
         book = {o["id"] for o in broker.orders(position.account.account_number)}
         assert {int(i) for i in position.child_order_ids} <= book
     assert json.loads(json.dumps(broker.order_book()))["next-order-id"] == 3001
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_runs_never_place_two_targets(
+    sandbox: SandboxServer, broker: SandboxBroker, tmp_path: Any
+) -> None:
+    """The row lock serializes runs per position; the second re-reads the broker and keeps."""
+    import subprocess
+    import sys
+
+    from tests.support.processes import ROOT, subprocess_env
+
+    positions = {s.case: p for s, p in zip(demo.SPREADS, demo.seed_database(), strict=True)}
+    # Slow reads make the two runs overlap on every position.
+    broker.inject(Fault("GET", r"/orders/live$", "slow", delay=0.3, times=1000))
+    env = subprocess_env(
+        TASTYTRADE_API_URL=sandbox.url,
+        TASTYTRADE_PROVIDER_SECRET=demo.PROVIDER_SECRET,
+        ASYNC_GUARD_MODE="raise",
+    )
+    cmd = [sys.executable, "manage.py", "fix_call_spread_profit_targets"]
+    runs = [
+        subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        for _ in range(2)
+    ]  # fmt: skip
+    outputs = []
+    for run in runs:
+        try:
+            outputs.append(run.communicate(timeout=120)[0].decode())
+        finally:
+            run.kill()
+    assert [r.returncode for r in runs] == [0, 0], outputs
+    for case, position in positions.items():
+        assert is_fixed(broker, position), (case, outputs)
+    assert broker.count("POST", r"/orders$") == 4, outputs  # one per position that needed one

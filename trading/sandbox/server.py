@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 ACTIVE_STATUSES = frozenset({"Received", "Routed", "In Flight", "Live", "Contingent"})
-FAULT_KINDS = ("http500", "http401", "timeout", "drop")
+FAULT_KINDS = ("http500", "http401", "timeout", "drop", "slow")
 
 
 def _now() -> str:
@@ -58,8 +58,9 @@ class Fault:
     """One injected failure for requests whose method and path match.
 
     ``kind``: ``http500``/``http401`` (the broker does nothing and answers with
-    that status), ``timeout`` (the answer comes ``delay`` seconds late),
-    ``drop`` (the connection is closed without an answer). With
+    that status), ``timeout`` (an error answer comes ``delay`` seconds late),
+    ``drop`` (the connection is closed without an answer), ``slow`` (the normal
+    answer comes ``delay`` seconds late: for overlapping concurrent clients). With
     ``after_accept`` (the default) a ``timeout`` or ``drop`` on a write happens
     *after* the broker booked it. ``times`` is how many requests it hits.
     """
@@ -502,7 +503,7 @@ class _Handler(BaseHTTPRequestHandler):
             status = 500 if fault.kind == "http500" else 401
             self._answer(method, url.path, status, _error("injected_fault", fault.kind))
             return
-        if fault and not fault.after_accept:
+        if fault and not fault.after_accept and fault.kind != "slow":
             self._misbehave(method, url.path, fault)
             return
         try:
@@ -512,7 +513,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = 400, _error("invalid_json", f"body is not JSON: {exc}")
         except SandboxError as exc:
             status, payload = exc.status, _error(exc.code, str(exc))
-        if fault:
+        if fault and fault.kind == "slow":
+            broker.stopping.wait(fault.delay)
+        elif fault:
             self._misbehave(method, url.path, fault)
             return
         self._answer(method, url.path, status, payload)
