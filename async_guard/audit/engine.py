@@ -396,18 +396,21 @@ def audit_paths(
             return
         if pool is None:
             pool = _Pool(config, jobs if len(batch) >= 40 * max(jobs, 1) else 1)
-        for display, outcome in pool.parse([(r.display, r.text) for r in batch]):
-            record = by_display[display]
-            record.parsed = True
-            if isinstance(outcome, SourceProblem):
-                record.facts = None
-                record.findings = []
-                _problem(record, outcome, errors, findings, syntax_enabled)
-            else:
-                record.facts = outcome
-        done += len(batch)
-        if progress:
-            progress(done, len(records))
+        step = 100 * max(jobs, 1)  # small enough for the progress display to move
+        for start in range(0, len(batch), step):
+            chunk = batch[start : start + step]
+            for display, outcome in pool.parse([(r.display, r.text) for r in chunk]):
+                record = by_display[display]
+                record.parsed = True
+                if isinstance(outcome, SourceProblem):
+                    record.facts = None
+                    record.findings = []
+                    _problem(record, outcome, errors, findings, syntax_enabled)
+                else:
+                    record.facts = outcome
+            done += len(chunk)
+            if progress:
+                progress(min(done, len(records)), len(records))
 
     try:
         # Cached facts stand in for parsing; problems recorded in the cache repeat.

@@ -1,0 +1,160 @@
+"""``check`` in-process: every option path of async_guard.audit.check and the reporters."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from async_guard.audit.check import _Progress
+from async_guard.cli import main
+
+
+def check(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(["check", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def in_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(project)
+    return project
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github"])
+def test_every_format(in_project: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    code, out, _ = check(["shop", "--format", fmt, "--no-cache", "--stats"], capsys)
+    assert code == 1
+    assert "AG101" in out and "AG102" in out
+    if fmt in ("json", "sarif"):
+        json.loads(out)
+
+
+def test_quiet_text_and_clean_summary(in_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = check(["shop/plain.py", "--no-cache"], capsys)
+    assert code == 0 and out == "No findings in 1 file (" + out.split("(", 1)[1]
+    code, out, _ = check(["shop", "--quiet", "--no-cache", "--select", "AG102"], capsys)
+    assert code == 1 and "Found" not in out and out.count("AG102") == 1
+
+
+def test_baseline_write_load_prune(in_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = check(["shop", "--write-baseline", "base.json", "--no-cache"], capsys)
+    assert code == 0 and "wrote 3 findings" in err
+    code, out, _ = check(["shop", "--baseline", "base.json", "--no-cache"], capsys)
+    assert code == 0 and "No findings" in out
+    tasks = in_project / "shop" / "tasks.py"
+    tasks.write_text(
+        tasks.read_text().replace("return asyncio.run(fetch(pk))  # noqa\n", "return 1\n")
+    )
+    code, out, err = check(
+        ["shop", "--baseline", "base.json", "--prune-baseline", "--no-cache"], capsys
+    )
+    assert code == 0 and "1 baseline entries no longer occur" in err and "pruned 1" in err
+    assert len(json.loads((in_project / "base.json").read_text())["entries"]) == 2
+    (in_project / "bad.json").write_text("{not json")
+    code, _, err = check(["shop", "--baseline", "bad.json"], capsys)
+    assert code == 2 and "--baseline:" in err and "bad.json" in err
+
+
+def test_diff_then_fix(in_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = (in_project / "shop" / "tasks.py").read_text()
+    code, out, _ = check(["shop", "--diff", "--no-cache", "--select", "AG101"], capsys)
+    assert code == 1 and out.startswith("--- a/shop/tasks.py\n+++ b/shop/tasks.py\n")
+    assert "async_to_sync" in out
+    assert (in_project / "shop" / "tasks.py").read_text() == before
+    code, out, err = check(["shop", "--fix", "--no-cache", "--select", "AG101"], capsys)
+    assert "AG101 fixed" in err
+    after = (in_project / "shop" / "tasks.py").read_text()
+    assert after != before and "async_to_sync" in after
+    code, out, _ = check(["shop", "--no-cache", "--select", "AG101"], capsys)
+    assert code == 0, out
+    code, out, _ = check(["shop", "--diff", "--no-cache", "--select", "AG101"], capsys)
+    assert code == 0 and out == ""
+
+
+def test_output_file_and_errors(in_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = check(["shop", "--output", "out.txt", "--no-cache"], capsys)
+    assert code == 1 and out == "" and "AG101" in (in_project / "out.txt").read_text()
+    code, _, err = check(["shop", "--fix", "--diff"], capsys)
+    assert code == 2 and "--fix and --diff" in err
+    code, _, err = check(["shop", "--ignore", "XX"], capsys)
+    assert code == 2 and "--ignore" in err
+    code, _, err = check(["shop", "nowhere.py", "--no-cache"], capsys)
+    assert code == 1 and "nowhere.py:1: cannot audit: does not exist" in err
+    (in_project / "pyproject.toml").write_text("[tool.async_guard]\nselect = ['AG7']\n")
+    code, _, err = check(["shop"], capsys)
+    assert code == 2 and "matches no rule" in err
+
+
+def test_main_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert main(["--version"]) == 0
+    assert main(["bogus"]) == 2
+    assert main(["explain", "AG102"]) == 0
+    assert "## Fix" in capsys.readouterr().out
+
+
+def test_progress_only_on_a_terminal_after_two_seconds() -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Tty()
+    progress = _Progress(stream)
+    progress(1, 10)
+    assert stream.getvalue() == ""  # not yet two seconds
+    progress.started -= 5
+    progress(5, 10)
+    progress.finish()
+    assert "5/10 files" in stream.getvalue()
+    piped = _Progress(io.StringIO())
+    piped.started -= 5
+    piped(5, 10)
+    piped.finish()
+    assert piped.stream.getvalue() == ""
+
+
+def test_management_command_in_process(project: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("audit_async", str(project / "shop"), "--no-cache", stdout=out, stderr=err)
+    assert exit_.value.code == 1
+    assert "AG101" in out.getvalue()
+    out = io.StringIO()
+    call_command("audit_async", "--no-cache", "--format", "json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["findings"] == [] and data["files_scanned"] > 10
+
+
+def test_management_command_reads_settings(project: Path, settings: object) -> None:
+    settings.ASYNC_GUARD = {"AUDIT": {"select": ["AG102"], "CHECKS": True}}  # type: ignore[attr-defined]
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("audit_async", str(project / "shop"), "--no-cache", stdout=out)
+    assert "AG102" in out.getvalue() and "AG101" not in out.getvalue()
+    out = io.StringIO()  # the command line wins
+    with pytest.raises(SystemExit):
+        call_command(
+            "audit_async", str(project / "shop"), "--select", "AG101", "--no-cache", stdout=out
+        )
+    assert "AG101" in out.getvalue() and "AG102" not in out.getvalue()
+    settings.ASYNC_GUARD = {"AUDIT": {"selectt": ["AG102"]}}  # type: ignore[attr-defined]
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("audit_async", str(project / "shop"), stderr=err)
+    assert exit_.value.code == 2
+
+
+def test_registry_models_reach_the_index(tmp_path: Path) -> None:
+    """A model known only from the app registry still makes ``.objects`` the ORM."""
+    from async_guard.management.commands.audit_async import registry_facts
+
+    facts = registry_facts()
+    names = dict(facts["registry_models"])
+    assert any(name.startswith("trading.models.") for name in names)
+    assert "django.contrib.auth.models.User" in names
+    assert dict(names["django.contrib.auth.models.User"])["username"] == "field"
