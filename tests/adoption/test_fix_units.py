@@ -412,3 +412,25 @@ def test_one_node_reported_twice_is_fixed_once() -> None:
     result = fix_source(source, [first, second])
     assert len(result.applied) == 2
     assert result.source.count("await") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "fixed_args"),
+    [
+        # Continuation lines and comment lines move out with the call.
+        (
+            "\n            a,\n            # why\n            b,\n        ",
+            "\n        a,\n        # why\n        b,\n    ",
+        ),
+        # Hand alignment that cannot move out by a whole level stays as it was.
+        ("\n  a,\n        ", "\n  a,\n        "),
+    ],
+)
+def test_ag101_multi_line_call_moves_out_a_level(args: str, fixed_args: str) -> None:
+    call = f"asyncio.run(\n        fetch({args})\n    )"
+    source = f"import asyncio\n\ndef task(a, b):\n    return {call}\n"
+    result = fix(source, "AG101", "asyncio.run")
+    assert result.source == (
+        "from asgiref.sync import async_to_sync\n\n"
+        f"def task(a, b):\n    return async_to_sync(fetch)({fixed_args})\n"
+    )

@@ -23,9 +23,9 @@ def fetch_pr_data(pr, tracked_repo):
 def fetch_many(prs, tracked_repo):
     return [
         async_to_sync(fetch_pr_complete_data_graphql)(
-                pr,
-                tracked_repo,  # keyword-free, multi-line
-            )
+            pr,
+            tracked_repo,  # keyword-free, multi-line
+        )
         for pr in prs
     ]
 

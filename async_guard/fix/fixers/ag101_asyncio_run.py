@@ -17,6 +17,7 @@ from async_guard.fix.base import (
     Edit,
     FixContext,
     Fixer,
+    Rewrite,
     Unfixable,
     comments_in,
     needs_async_to_sync,
@@ -44,10 +45,17 @@ class AsyncioRunFixer(Fixer):
             )
         if comments_in(call, outside=inner):
             raise Unfixable("a comment inside asyncio.run( ... ) would be lost")
+        # ``asyncio.run(\n    fetch(\n        a,\n    )\n)``: the call moves up a line,
+        # to the indentation of the line it now starts on; its continuation lines
+        # move out by the same amount.
+        outer_at, inner_at = ctx.position(call).start, ctx.position(inner).start
+        line = ctx.source_lines[outer_at.line - 1]
+        indent = len(line) - len(line.lstrip(" "))
+        dedent = inner_at.column - indent if inner_at.line > outer_at.line else 0
         return [
             Edit(
                 call,
-                _rewrite,
+                _rewriter(dedent),
                 locks=(inner,),
                 add_imports=needs_async_to_sync(ctx, call),
                 drop_imports=(_import_of(call.func),),
@@ -55,12 +63,50 @@ class AsyncioRunFixer(Fixer):
         ]
 
 
-def _rewrite(node: cst.CSTNode) -> cst.CSTNode:
-    assert isinstance(node, cst.Call)
-    inner = node.args[0].value
-    assert isinstance(inner, cst.Call)
-    bridge = cst.Call(func=cst.Name(ASYNC_TO_SYNC[1]), args=[cst.Arg(inner.func)])
-    return inner.with_changes(func=bridge, lpar=node.lpar, rpar=node.rpar)
+def _rewriter(dedent: int) -> Rewrite:
+    def rewrite(node: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(node, cst.Call)
+        inner = node.args[0].value
+        assert isinstance(inner, cst.Call)
+        bridge = cst.Call(func=cst.Name(ASYNC_TO_SYNC[1]), args=[cst.Arg(inner.func)])
+        new = inner.with_changes(func=bridge, lpar=node.lpar, rpar=node.rpar)
+        if dedent <= 0:
+            return new
+        dedenter = _Dedent(dedent)
+        shifted = new.visit(dedenter)
+        assert isinstance(shifted, cst.Call)
+        return new if dedenter.failed else shifted
+
+    return rewrite
+
+
+class _Dedent(cst.CSTTransformer):
+    """Moves the continuation lines of an expression ``by`` columns to the left.
+
+    Leaves a line alone when it has fewer leading spaces than that (tabs, odd
+    hand alignment), and then the whole rewrite keeps the old layout.
+    """
+
+    def __init__(self, by: int) -> None:
+        super().__init__()
+        self.by = by
+        self.failed = False
+
+    def _shift(self, space: cst.SimpleWhitespace) -> cst.SimpleWhitespace:
+        if space.value[: self.by] != " " * self.by:
+            self.failed = True
+            return space
+        return space.with_changes(value=space.value[self.by :])
+
+    def leave_ParenthesizedWhitespace(
+        self, original_node: cst.ParenthesizedWhitespace, updated_node: cst.ParenthesizedWhitespace
+    ) -> cst.ParenthesizedWhitespace:
+        return updated_node.with_changes(last_line=self._shift(updated_node.last_line))
+
+    def leave_EmptyLine(
+        self, original_node: cst.EmptyLine, updated_node: cst.EmptyLine
+    ) -> cst.EmptyLine:
+        return updated_node.with_changes(whitespace=self._shift(updated_node.whitespace))
 
 
 def _import_of(func: cst.BaseExpression) -> tuple[str, str | None, str | None]:
