@@ -319,6 +319,14 @@ def test_ag203_refusals(expr: str, reason: str) -> None:
     assert reason in skipped(WRAP.format(expr=expr), "AG203", "sync_to_async(")
 
 
+def test_ag203_get_user_model_does_not_query() -> None:
+    source = "from django.contrib.auth import get_user_model\n" + WRAP.format(
+        expr="await sync_to_async(get_user_model().objects.get(username=u))()"
+    )
+    fixed = fix(source, "AG203", "sync_to_async(").source
+    assert "await sync_to_async(get_user_model().objects.get)(username=u)" in fixed
+
+
 def test_ag203_found_from_the_inner_call_too() -> None:
     source = WRAP.format(expr="await sync_to_async(list)(Model.objects.filter(a=1).all())")
     assert "not a call" in skipped(source, "AG203", "Model.objects")

@@ -4,8 +4,8 @@ The original runs the query in the event loop, before anything is wrapped, and
 hands ``sync_to_async`` a model instance. The rewrite wraps the bound method and
 passes the arguments to the wrapper, so the query runs in the sync thread. The
 callee expression is moved out of the wrapper, so it must be free of queries:
-names, attributes and lazy queryset methods (``filter``, ``select_related``...)
-only. A trailing empty call (``sync_to_async(qs.get(pk=1))()``) is absorbed.
+names, attributes, lazy queryset methods (``filter``, ``select_related``...) and
+``get_user_model()`` only. A trailing empty call (``sync_to_async(qs.get(pk=1))()``) is absorbed.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class WrapCallableFixer(Fixer):
         inner = positional[0].value
         if not isinstance(inner, cst.Call):
             raise Unfixable("the argument of sync_to_async() is not a call")
-        if not _lazy(inner.func):
+        if not _lazy(ctx, inner.func):
             raise Unfixable(
                 "the callee itself calls something that may query; moving it out of "
                 "sync_to_async() would run that in the event loop"
@@ -86,14 +86,24 @@ class WrapCallableFixer(Fixer):
         return wrapper
 
 
-def _lazy(func: cst.BaseExpression) -> bool:
+#: Calls that never query, allowed in the callee (``get_user_model().objects.get``).
+NO_QUERY = frozenset({"django.contrib.auth.get_user_model"})
+
+
+def _lazy(ctx: FixContext, func: cst.BaseExpression) -> bool:
     if isinstance(func, cst.Name):
         return True
     if isinstance(func, cst.Attribute):
-        return _lazy(func.value)
-    if isinstance(func, cst.Call) and isinstance(func.func, cst.Attribute):
-        return func.func.attr.value in LAZY and _lazy(func.func.value)
-    return False
+        return _lazy(ctx, func.value)
+    if not isinstance(func, cst.Call):
+        return False
+    if not func.args and ctx.qualified_names(func.func) & NO_QUERY:
+        return True
+    return (
+        isinstance(func.func, cst.Attribute)
+        and func.func.attr.value in LAZY
+        and _lazy(ctx, func.func.value)
+    )
 
 
 def _rewrite(node: cst.CSTNode) -> cst.CSTNode:
