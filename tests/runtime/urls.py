@@ -11,4 +11,5 @@ urlpatterns = [
     path("loop-left-open/", views.loop_left_open),
     path("async-orm/", views.async_orm),
     path("nested-loop/", views.nested_loop_touching_orm),
+    path("save-thread-insensitive/", views.save_thread_insensitive),
 ]

@@ -49,3 +49,15 @@ async def async_orm(request: HttpRequest) -> HttpResponse:
 def nested_loop_touching_orm(request: HttpRequest) -> HttpResponse:
     programs.nested_loop_touching_orm()
     return HttpResponse("ok")
+
+
+def save_thread_insensitive(request: HttpRequest) -> HttpResponse:
+    """A sync view under ASGI whose coroutine saves on a pool thread, outside its atomic()."""
+    from asgiref.sync import sync_to_async
+
+    async def save() -> None:
+        await sync_to_async(Group(name="pool").save, thread_sensitive=False)()
+
+    with transaction.atomic():
+        asyncio.run(save())
+    return HttpResponse("ok")

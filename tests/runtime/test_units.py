@@ -1,0 +1,210 @@
+"""Units of work: async units and their sync thread, nesting, contexts, the hooks' plumbing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import sys
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.test import RequestFactory, override_settings
+
+import async_guard
+from async_guard.middleware import AsyncGuardMiddleware, on_request_exception
+from async_guard.runtime import coroutines, db, events, loops, unit
+from async_guard.runtime.state import current_unit
+from tests.runtime import programs
+from tests.runtime.conftest import codes
+from tests.runtime.test_agr109 import _asgi_get
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@async_guard.watch("async-main")
+async def async_main(thread_sensitive: bool) -> None:
+    save = Group(name=f"ts-{thread_sensitive}").save
+    await sync_to_async(save, thread_sensitive=thread_sensitive)()
+
+
+def test_async_unit_adopts_the_thread_sensitive_thread(guard_events):
+    asyncio.run(async_main(True))
+    assert guard_events == []
+
+
+def test_async_unit_flags_thread_insensitive_queries(guard_events):
+    asyncio.run(async_main(False))
+    assert codes(guard_events)[0] == "AGR101"
+    assert guard_events[0]["unit"] == "async-main"
+
+
+def test_async_unit_under_async_to_sync_adopts_the_callers_thread(guard_events):
+    async_to_sync(async_main)(True)
+    assert guard_events == []
+
+
+@override_settings(ROOT_URLCONF="tests.runtime.urls")
+def test_asgi_sync_view_thread_insensitive_save_is_outside_the_views_atomic(guard_events):
+    assert _asgi_get("/save-thread-insensitive/")["status"] == 200
+    event = next(e for e in guard_events if e["code"] == "AGR101")
+    assert event["unit"] == "GET /save-thread-insensitive/"
+    assert event["in_atomic_block"] is True
+    assert event["level"] == "ERROR"
+
+
+def test_owner_thread_connections_carry_no_wrapper(guard_events):
+    programs.write_async_to_sync("owner")
+    assert db.watch_query not in connection.execute_wrappers
+
+
+def test_executor_thread_is_watched_after_foreign_work():
+    programs.lost_write_asyncio_run("foreign")
+
+    def wrappers() -> bool:
+        from django.db import connections
+
+        return db.thread_state.watched and db.watch_query in (
+            connections["default"].execute_wrappers
+        )
+
+    from asgiref.sync import SyncToAsync
+
+    assert SyncToAsync.single_thread_executor.submit(wrappers).result(timeout=30)
+
+
+def test_nested_units_restore_the_outer_one():
+    with async_guard.watch("outer"):
+        outer = current_unit.get()
+        with async_guard.watch("inner"):
+            assert current_unit.get().label == "inner"
+        assert current_unit.get() is outer
+    assert current_unit.get() is None
+
+
+def test_unit_left_in_another_context_restores_the_previous_value():
+    entered = contextvars.copy_context().run(unit.begin, "watch", "elsewhere", is_async=False)
+    assert entered is not None
+    unit.leave(entered)
+    assert current_unit.get() is None
+
+
+def test_existing_origin_tracking_is_left_alone():
+    sys.set_coroutine_origin_tracking_depth(30)
+    try:
+        with async_guard.watch("debug"):
+            assert sys.get_coroutine_origin_tracking_depth() == 30
+        assert sys.get_coroutine_origin_tracking_depth() == 30
+    finally:
+        sys.set_coroutine_origin_tracking_depth(0)
+
+
+def test_install_and_uninstall_are_idempotent():
+    loops.install()
+    coroutines.install()
+    loops.uninstall()
+    coroutines.uninstall()
+    try:
+        with async_guard.watch("unhooked"):
+            loop = asyncio.new_event_loop()
+        loop.close()
+    finally:
+        loops.install()
+        coroutines.install()
+        loops.install()
+        coroutines.install()
+    assert loops._originals and coroutines._original
+
+
+def test_other_executors_are_not_self_waits(guard_events):
+    from concurrent.futures import ThreadPoolExecutor
+
+    async def use(executor) -> int:
+        return await asyncio.get_running_loop().run_in_executor(executor, int, "3")
+
+    with async_guard.watch("pool"), ThreadPoolExecutor(max_workers=2) as pool:
+        assert asyncio.run(use(pool)) == 3
+        assert asyncio.run(use(None)) == 3
+    assert guard_events == []
+
+
+def test_unitless_events_are_deduplicated_process_wide(monkeypatch, guard_events):
+    monkeypatch.setattr(events, "_UNITLESS_LIMIT", 2)
+    monkeypatch.setattr(events, "_unitless_seen", set())
+    for key in ("a", "a", "b", "c"):
+        events.report(None, "AGR106", "test", key=key, frames=(), can_raise=False)
+    assert codes(guard_events) == ["AGR106"] * 3
+    events.unsubscribe(print)  # not subscribed: nothing happens
+
+
+def test_allow_entries_that_do_not_match(settings, guard_events):
+    settings.ASYNC_GUARD = {"ALLOW": ["programs.py:1", "other.func", "programs.py:x"]}
+    programs.loop_left_open().close()
+    assert codes(guard_events) == ["AGR102"]
+
+
+def test_request_exception_signal_outside_an_except_block(guard_events):
+    on_request_exception(sender=None, request=None)
+    assert guard_events == []
+
+
+def _view(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+def test_middleware_exception_that_escapes_get_response(guard_events):
+    def get_response(request: HttpRequest) -> HttpResponse:
+        raise RuntimeError("Event loop is closed")
+
+    middleware = AsyncGuardMiddleware(get_response)
+    with pytest.raises(RuntimeError):
+        middleware(RequestFactory().get("/x"))
+    assert codes(guard_events) == ["AGR108"]
+
+
+def test_async_middleware_paths(settings, guard_events):
+    async def ok(request: HttpRequest) -> HttpResponse:
+        return HttpResponse("ok")
+
+    async def fails(request: HttpRequest) -> HttpResponse:
+        raise RuntimeError("Event loop is closed")
+
+    request = RequestFactory().get("/a")
+    response = async_to_sync(AsyncGuardMiddleware(ok))(request)
+    response.close()
+    with pytest.raises(RuntimeError):
+        async_to_sync(AsyncGuardMiddleware(fails))(request)
+    assert codes(guard_events) == ["AGR108"]
+    settings.ASYNC_GUARD = {"MODE": "off"}
+    assert async_to_sync(AsyncGuardMiddleware(ok))(request).status_code == 200
+
+
+def test_celery_prerun_with_the_guard_off(settings, guard_events):
+    from tests.runtime.test_celery_hook import bad_save
+
+    settings.ASYNC_GUARD = {"MODE": "off"}
+    assert bad_save.apply(args=("off",)).successful()
+    assert guard_events == []
+
+
+def test_celery_disconnect_and_connect():
+    from celery import signals
+
+    from async_guard import celery as hook
+
+    before = len(signals.task_prerun.receivers)
+    hook.disconnect()
+    assert len(signals.task_prerun.receivers) == before - 1
+    hook.connect()
+    assert len(signals.task_prerun.receivers) == before
+
+
+def test_origin_of_without_user_frames():
+    class Fake:
+        cr_origin = (("<frozen>", 1, "x"),)
+        cr_code = None
+
+    assert coroutines.origin_of(Fake()) == ()
+    assert coroutines.creator(Fake()) is None
