@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponseBase
 
 from async_guard.runtime import events
 from async_guard.runtime.state import Unit, current_unit
-from async_guard.runtime.unit import begin, escaped, finish, leave
+from async_guard.runtime.unit import Entered, begin, end, escaped, finish, leave
 
 
 class AsyncGuardMiddleware:
@@ -44,12 +44,9 @@ class AsyncGuardMiddleware:
         try:
             response = self.get_response(request)
         except BaseException as exc:
-            leave(entered)
-            finish(entered[0], exc)
+            end(entered, exc)
             raise
-        leave(entered)
-        finish_when_closed(entered[0], response)
-        return response
+        return ended(entered, response)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         entered = begin("request", request_label(request), is_async=True)
@@ -58,16 +55,20 @@ class AsyncGuardMiddleware:
         try:
             response = await self._respond(request)
         except BaseException as exc:
-            leave(entered)
-            finish(entered[0], exc)
+            end(entered, exc)
             raise
-        leave(entered)
-        finish_when_closed(entered[0], response)
-        return response
+        return ended(entered, response)
 
     async def _respond(self, request: HttpRequest) -> HttpResponseBase:
         response: Awaitable[HttpResponseBase] = self.get_response(request)
         return await response
+
+
+def ended(entered: Entered, response: HttpResponseBase) -> HttpResponseBase:
+    """Leave the unit now; check it when the response is closed."""
+    leave(entered)
+    finish_when_closed(entered[0], response)
+    return response
 
 
 def request_label(request: HttpRequest) -> str:

@@ -66,12 +66,7 @@ def classify(exc: BaseException) -> tuple[str, str] | None:
 def raised_at(exc: BaseException) -> tuple[Where, ...]:
     """User frames of the traceback, innermost first."""
     frames = [
-        Where(
-            frame.f_code.co_filename,
-            lineno,
-            getattr(frame.f_code, "co_qualname", frame.f_code.co_name),
-            str(frame.f_globals.get("__name__", "")),
-        )
+        Where.of(frame, lineno)
         for frame, lineno in traceback.walk_tb(exc.__traceback__)
         if is_user_file(frame.f_code.co_filename)
     ]

@@ -95,6 +95,16 @@ class Where:
     function: str
     module: str = ""
 
+    @classmethod
+    def of(cls, frame: FrameType, line: int | None = None) -> Where:
+        code = frame.f_code
+        return cls(
+            code.co_filename,
+            frame.f_lineno if line is None else line,
+            getattr(code, "co_qualname", code.co_name),
+            str(frame.f_globals.get("__name__", "")),
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line, "function": self.function}
 
@@ -106,16 +116,8 @@ def user_frames(frame: FrameType | None, limit: int = 6) -> tuple[Where, ...]:
     """The innermost ``limit`` frames of user code, walking outward from ``frame``."""
     found: list[Where] = []
     while frame is not None and len(found) < limit:
-        code = frame.f_code
-        if is_user_file(code.co_filename):
-            found.append(
-                Where(
-                    code.co_filename,
-                    frame.f_lineno,
-                    getattr(code, "co_qualname", code.co_name),
-                    str(frame.f_globals.get("__name__", "")),
-                )
-            )
+        if is_user_file(frame.f_code.co_filename):
+            found.append(Where.of(frame))
         frame = frame.f_back
     return tuple(found)
 
@@ -141,15 +143,7 @@ def awaiting_frames(loop: object) -> tuple[Where, ...]:
         while awaitable is not None and len(chain) < 32:
             frame = getattr(awaitable, "cr_frame", None) or getattr(awaitable, "gi_frame", None)
             if frame is not None and is_user_file(frame.f_code.co_filename):
-                code = frame.f_code
-                chain.append(
-                    Where(
-                        code.co_filename,
-                        frame.f_lineno,
-                        getattr(code, "co_qualname", code.co_name),
-                        str(frame.f_globals.get("__name__", "")),
-                    )
-                )
+                chain.append(Where.of(frame))
             awaitable = getattr(awaitable, "cr_await", None) or getattr(
                 awaitable, "gi_yieldfrom", None
             )
