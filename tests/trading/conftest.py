@@ -9,9 +9,21 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
+import async_guard
 from trading import demo
 from trading.models import Position
 from trading.sandbox.server import SandboxBroker, SandboxServer
+
+
+@pytest.fixture(autouse=True)
+def unit_of_work(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test is one unit of work for the runtime guard (strict mode raises on any event).
+
+    Without a unit the guard has no owner thread to compare queries with; the
+    reference project's own entry points (commands, tasks) open theirs.
+    """
+    with async_guard.watch(request.node.nodeid):
+        yield
 
 
 @pytest.fixture

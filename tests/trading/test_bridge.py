@@ -14,6 +14,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
+from async_guard import AsyncGuardError
 from async_guard.bridge import BridgeError, run_async, sync_twin
 
 pytestmark = pytest.mark.async_guard_strict
@@ -137,6 +138,26 @@ def test_orm_work_inside_the_bridge_runs_on_the_callers_thread_and_transaction()
 
     run_async(work)
     assert user_model.objects.filter(username__startswith="via-").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_runtime_guard_sees_asyncio_run_and_not_run_async(
+    async_guard_events: list[dict[str, Any]],
+) -> None:
+    user_model = get_user_model()
+
+    async def work(name: str) -> None:
+        await sync_to_async(user_model.objects.create)(username=name)
+
+    with transaction.atomic():
+        run_async(work, "bridged")
+        assert async_guard_events == []
+        with pytest.raises(AsyncGuardError) as info:
+            asyncio.run(work("escaped"))
+    assert info.value.code == "AGR101"
+    assert "AGR101" in {event["code"] for event in async_guard_events}
+    # raise mode: the escaping query never ran; the bridged one committed with the caller.
+    assert set(user_model.objects.values_list("username", flat=True)) == {"bridged"}
 
 
 def test_asyncio_run_sends_the_same_work_to_another_thread() -> None:

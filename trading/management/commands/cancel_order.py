@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+import async_guard
 from async_guard.bridge import run_async
 from services.broker import (
     BROKER_ERRORS,
@@ -28,6 +29,11 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="Username whose primary account holds the order.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # The runtime guard watches the whole command as one unit of work.
+        with async_guard.watch("manage.py cancel_order"):
+            self._handle(**options)
+
+    def _handle(self, **options: Any) -> None:
         order_id: int = options["order_id"]
         trades = Trade.objects.filter(broker_order_id=str(order_id)).select_related(
             "position__account"

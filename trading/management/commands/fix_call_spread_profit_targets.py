@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+import async_guard
 from async_guard.bridge import run_async
 from services.broker import (
     BROKER_ERRORS,
@@ -94,6 +95,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # The runtime guard watches the whole command as one unit of work.
+        with async_guard.watch("manage.py fix_call_spread_profit_targets"):
+            self._handle(**options)
+
+    def _handle(self, **options: Any) -> None:
         profit_pct = _profit_pct(str(options["profit_pct"]))
         dry_run = bool(options["dry_run"])
         ids = self._select(options["position_ids"], options["user"])
