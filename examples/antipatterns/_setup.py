@@ -5,10 +5,13 @@ import sys
 
 
 def django_setup():
+    """Set Django up once (a no-op in a process that already did, such as a test run)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
     import django
+    from django.apps import apps
 
-    django.setup()
+    if not apps.ready:
+        django.setup()
 
 
 def report(reproduced, symptom):

@@ -10,6 +10,11 @@ Fix: a sync ``main()`` that owns the ORM and bridges each async call with
 import asyncio
 
 from django.core.exceptions import SynchronousOnlyOperation
+from examples.antipatterns._setup import django_setup
+
+django_setup()  # a script: Django first, then the models
+
+from trading.models import Position  # noqa: E402
 
 BROKER = []
 
@@ -21,11 +26,9 @@ async def place_order_at_broker(position_id):
 
 
 async def main():
-    from django.contrib.auth import get_user_model
-
     order_id = await place_order_at_broker(33)
     # WRONG: sync ORM in async main; the order above is now orphaned.
-    get_user_model().objects.filter(username="position-33").update(last_name=str(order_id))
+    Position.objects.filter(pk=33).update(child_order_ids=[str(order_id)])
 
 
 def run():

@@ -7,16 +7,19 @@ Fix: keep the ORM in sync code, or ``await Model.objects.aget(...)`` /
 ``await obj.asave()`` (these come back to the caller's thread under ``run_async``).
 """
 
-import asyncio
-
 from django.core.exceptions import SynchronousOnlyOperation
 
+from async_guard.bridge import run_async
+from examples.antipatterns._setup import django_setup
 
-async def fix_position(username):
-    from django.contrib.auth import get_user_model
+django_setup()  # a script: Django first, then the models
 
-    user = get_user_model().objects.get(username=username)  # WRONG: aget
-    return user
+from trading.models import Position  # noqa: E402
+
+
+async def fix_position(position_id):
+    position = Position.objects.get(pk=position_id)  # WRONG: await Position.objects.aget(...)
+    return position
 
 
 def main():
@@ -24,7 +27,7 @@ def main():
 
     django_setup()
     try:
-        asyncio.run(fix_position("alice"))
+        run_async(fix_position, 33)
     except SynchronousOnlyOperation as exc:
         report(True, f"SynchronousOnlyOperation: {exc}")
     report(False, "the query ran in async code")

@@ -3,19 +3,22 @@
 Audit: AG203 (orm-evaluated-before-wrap). Runtime: AGR108
 (SynchronousOnlyOperation): ``Model.objects.get(...)`` runs *before* it is
 handed to ``sync_to_async``, in the async code itself. Fix:
-``await sync_to_async(Model.objects.get)(username=...)`` or ``await Model.objects.aget(...)``.
+``await sync_to_async(Position.objects.get)(pk=...)`` or ``await Position.objects.aget(...)``.
 """
-
-import asyncio
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import SynchronousOnlyOperation
 
+from async_guard.bridge import run_async
+from examples.antipatterns._setup import django_setup
 
-async def load(username):
-    from django.contrib.auth import get_user_model
+django_setup()  # a script: Django first, then the models
 
-    return await sync_to_async(get_user_model().objects.get(username=username))()  # WRONG
+from trading.models import Position  # noqa: E402
+
+
+async def load(position_id):
+    return await sync_to_async(Position.objects.get(pk=position_id))()  # WRONG
 
 
 def main():
@@ -23,7 +26,7 @@ def main():
 
     django_setup()
     try:
-        asyncio.run(load("alice"))
+        run_async(load, 33)
     except SynchronousOnlyOperation as exc:
         report(True, f"SynchronousOnlyOperation before the wrap: {exc}")
     report(False, "the query did not run in async code")

@@ -16,15 +16,22 @@ async def fetch_quote():
 
 def call_api():
     loop = asyncio.new_event_loop()  # WRONG: never closed
-    asyncio.set_event_loop(loop)
-    return loop.run_until_complete(fetch_quote()), loop
+    result = loop.run_until_complete(fetch_quote())
+    return result
 
 
 def main():
+    import gc
+    import warnings
+
     from examples.antipatterns._setup import report
 
-    _, loop = call_api()
-    report(not loop.is_closed(), "the loop is still open after the call returned")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        call_api()
+        gc.collect()  # the forgotten loop is only noticed when it is garbage-collected
+    leaks = [str(w.message) for w in caught if "unclosed event loop" in str(w.message)]
+    report(bool(leaks), f"ResourceWarning: {leaks[0] if leaks else None}")
 
 
 if __name__ == "__main__":
