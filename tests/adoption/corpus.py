@@ -137,3 +137,93 @@ def _by_path(findings: list[Finding]) -> dict[str, list[Finding]]:
 def _reason_kind(reason: str) -> str:
     """The reason without the names and line numbers that make each one unique."""
     return re.sub(r"\b(line \d+|at \d+:\d+|\.\w+\(\)|\w+ is|\w+ escapes)", "…", reason)[:90]
+
+
+_DROP_IN_NAMES = frozenset(
+    {"get", "first", "last", "count", "exists", "create", "update", "delete", "save"}
+)
+
+
+def synthetic_findings(source: str, path: str) -> list[Finding]:
+    """Findings placed where a fixer would act, whether or not a rule would report them.
+
+    For stress runs on real code: every ``asyncio.run(...)`` (AG101),
+    ``new_event_loop()`` (AG102), ``.get/.first/.save...()`` call directly in an
+    ``async def`` (AG201), ``sync_to_async(<call>)`` (AG203) and ``async def handle``
+    (AG303). The fixers must then refuse or fix each one, never break the file.
+    """
+    tree = ast.parse(source)
+    found: list[Finding] = []
+
+    def add(node: ast.expr | ast.stmt, code: str) -> None:
+        line, col = node.lineno, node.col_offset + 1
+        end_line, end_col = node.end_lineno or line, (node.end_col_offset or 0) + 1
+        text = source.splitlines()[line - 1].strip()
+        found.append(
+            Finding(
+                path,
+                line,
+                col,
+                code,
+                end_line,
+                end_col,
+                "synthetic",
+                "error",
+                "",
+                "",
+                source_line=text,
+            )
+        )
+
+    def walk(node: ast.AST, in_async: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.AsyncFunctionDef | ast.FunctionDef | ast.Lambda):
+                if isinstance(child, ast.AsyncFunctionDef) and child.name == "handle":
+                    add(child, "AG303")
+                walk(child, isinstance(child, ast.AsyncFunctionDef))
+                continue
+            if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute):
+                name = child.func.attr
+                if name == "run" and ast.unparse(child.func.value) == "asyncio":
+                    add(child, "AG101")
+                elif name == "new_event_loop":
+                    add(child, "AG102")
+                elif in_async and name in _DROP_IN_NAMES:
+                    add(child, "AG201")
+            if isinstance(child, ast.Call) and ast.unparse(child.func).endswith("sync_to_async"):
+                if child.args and isinstance(child.args[0], ast.Call):
+                    add(child, "AG203")
+            walk(child, in_async)
+
+    walk(tree, False)
+    return found
+
+
+def stress_tree(root: Path) -> TreeReport:
+    """Fix ``synthetic_findings`` in every file of ``root`` (in memory): nothing may break.
+
+    ``broken``: results that do not parse; ``unstable``: results that a second
+    run with the same findings changes again.
+    """
+    report = TreeReport()
+    for path in sorted(root.rglob("*.py")):
+        source = path.read_text(encoding="utf-8", errors="replace")
+        report.files += 1
+        report.lines += source.count("\n")
+        try:
+            findings = synthetic_findings(source, str(path))
+        except (SyntaxError, ValueError):
+            continue
+        result = fix_source(source, findings)
+        report.applied.update(f.code for f in result.applied)
+        report.skipped.update((f.code, _reason_kind(reason)) for f, reason in result.skipped)
+        if result.source == source:
+            continue
+        report.changed.append(str(path))
+        try:
+            ast.parse(result.source)
+        except SyntaxError:
+            report.broken.append(str(path))
+        if fix_source(result.source, findings).source != result.source:
+            report.unstable.append(str(path))
+    return report

@@ -1,12 +1,20 @@
-"""Run --fix over the release wheels of the audit benchmark and print what happened.
+"""Run the autofix over the release wheels of the audit benchmark and print what happened.
 
-    python -m tests.adoption.fix_wheels [DEST]
+    python -m tests.adoption.fix_wheels [--synthetic] [DEST]
 
 The corpus (django, celery, kombu, asgiref, channels at the versions pinned in
 ``benchmarks/corpus.py``) is unzipped into DEST (default: a temporary folder,
-deleted after) and fixed in place there. Issue 6's bar: every fixed file parses,
-a second run changes nothing, and every finding of a fixed code that is left was
-skipped with a reason. Exit status 1 if any of that fails.
+deleted after).
+
+- Default: audit, fix the findings in place, audit and fix again. Issue 6's bar:
+  every fixed file parses, a second run changes nothing, and every finding of a
+  fixed code that is left was skipped with a reason.
+- ``--synthetic``: a stress run, in memory. A finding is placed at every site a
+  fixer acts on (every ``asyncio.run``, ``new_event_loop``, ``.get()``-like call in
+  an ``async def``, ``sync_to_async(<call>)``, ``async def handle``), whether or
+  not a rule would report it; every result must parse and be stable.
+
+Exit status 1 if the bar is not met.
 """
 
 from __future__ import annotations
@@ -16,14 +24,17 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.corpus import real_corpus
-from tests.adoption.corpus import fix_tree
+from tests.adoption.corpus import fix_tree, stress_tree
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    synthetic = "--synthetic" in args
+    rest = [arg for arg in args if arg != "--synthetic"]
     with tempfile.TemporaryDirectory(prefix="fix-wheels-") as scratch:
-        dest = Path(args[0]) if args else Path(scratch)
-        report = fix_tree(real_corpus(dest))
+        dest = Path(rest[0]) if rest else Path(scratch)
+        corpus = real_corpus(dest)
+        report = stress_tree(corpus) if synthetic else fix_tree(corpus)
         print(report.table())
         for finding in report.left:
             print(f"left unexplained: {finding.path}:{finding.line} {finding.code}")

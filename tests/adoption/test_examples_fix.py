@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.adoption.corpus import fix_tree
+from tests.adoption.corpus import FIX_FILES, fix_tree, stress_tree
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "antipatterns"
 
@@ -32,3 +32,13 @@ def test_fixing_the_antipattern_examples(tmp_path: Path) -> None:
     for path in copy.rglob("*.py"):
         ast.parse(path.read_text(encoding="utf-8"))
     assert {path: path.read_bytes() for path in EXAMPLES.rglob("*.py")} == originals
+
+
+def test_every_fixer_site_in_the_examples_and_fixtures_fixes_cleanly() -> None:
+    """Stress: a finding at every place a fixer acts, reported or not (see stress_tree)."""
+    for root in (EXAMPLES, FIX_FILES):
+        if not any(root.rglob("*.py")):
+            continue
+        report = stress_tree(root)
+        assert sum(report.applied.values()) > 0, root
+        assert not report.broken and not report.unstable, report.table()
