@@ -41,9 +41,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -149,10 +150,12 @@ def measure(commands: list[Command], rounds: int, cwd: Path, progress: str) -> N
         print(f"  {progress} round {r + 1}/{rounds} done", file=sys.stderr)
 
 
-def findings_of(paths: Sequence[str], cwd: Path, *, cache: bool) -> list[dict[str, object]]:
-    _, _, stdout = run_once(audit_argv(paths, cache=cache, extra=["--format", "json"]), cwd)
-    data = json.loads(stdout)
-    return list(data["findings"])
+def audit_json(paths: Sequence[str], cwd: Path, *, cache: bool) -> dict[str, Any]:
+    """The ``--format json --stats`` report of one (untimed) run."""
+    argv = audit_argv(paths, cache=cache, extra=["--format", "json", "--stats"])
+    _, _, stdout = run_once(argv, cwd)
+    data: dict[str, Any] = json.loads(stdout)
+    return data
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -184,7 +187,8 @@ class CorpusResult:
     warm: Command
     ruff: Command
     startup: Command
-    findings: list[dict[str, object]]
+    findings: list[dict[str, Any]]
+    stats: dict[str, Any]
     warm_matches_cold: bool
 
     def goals(self) -> tuple[float, float]:
@@ -198,14 +202,16 @@ def bench_corpus(root: Path, rounds: int) -> CorpusResult:
     warm = Command("async-guard check (warm cache)", audit_argv(paths, cache=True))
     ruff = Command("ruff check --no-cache --select ASYNC", ruff_argv(paths))
     startup = Command("async-guard --version (start-up floor)", [*AUDIT, "--version"])
-    cold_findings = findings_of(paths, root, cache=False)
+    cold_report = audit_json(paths, root, cache=False)
     run_once(warm.argv, root)  # fill the cache
-    warm_findings = findings_of(paths, root, cache=True)
+    warm_report = audit_json(paths, root, cache=True)
     measure([cold, warm, ruff, startup], rounds, root, "corpus")
     for command in (cold, warm, ruff):
         command.tree_rss_kb = tree_peak_rss_kb(command.argv, root)
-    matches = warm_findings == cold_findings
-    return CorpusResult(files, lines, cold, warm, ruff, startup, cold_findings, matches)
+    findings = cold_report["findings"]
+    matches = warm_report["findings"] == findings
+    stats = cold_report.get("stats", {})
+    return CorpusResult(files, lines, cold, warm, ruff, startup, findings, stats, matches)
 
 
 def corpus_report(result: CorpusResult, rounds: int) -> str:
@@ -239,6 +245,8 @@ def corpus_report(result: CorpusResult, rounds: int) -> str:
         + ("**met**." if cold_ratio <= COLD_GOAL else "**missed**."),
         f"- Warm: {warm_ratio:.2f}x ruff's no-cache run (goal ≤ {WARM_GOAL:g}x): "
         + ("**met**." if warm_ratio <= WARM_GOAL else "**missed**."),
+        f"- Files parsed on a cold run: {result.stats.get('parsed', '?')} of {result.files:,} "
+        f"({result.stats.get('skipped', '?')} skipped without parsing).",
         "- The warm run reports exactly the cold run's findings: "
         + ("yes." if result.warm_matches_cold else "**NO** (a cache bug)."),
     ]
@@ -266,36 +274,34 @@ class ScaleRow:
     warm: float
     ruff: float
     findings: int
+    parsed: int
 
 
 def bench_scale(
     work: Path, sizes: Sequence[int], module_lines: Sequence[int], rounds: int
 ) -> list[ScaleRow]:
     rows = []
-    builds: list[tuple[str, Callable[[Path], object]]] = []
-    for size in sizes:
-        builds.append((f"{size:,} files", lambda d, n=size: corpus.generated_tree(d, n)))
-    for count in module_lines:
-        builds.append(
-            (
-                f"1 module, {count:,} lines",
-                lambda d, n=count: corpus.generated_module(d / "big.py", n),
-            )
-        )
-    for label, build in builds:
+    builds = [(f"{size:,} files", size, 0) for size in sizes]
+    builds += [(f"1 module, {count:,} lines", 0, count) for count in module_lines]
+    for label, size, count in builds:
         folder = work / label.replace(" ", "_").replace(",", "")
-        build(folder)
+        if size:
+            corpus.generated_tree(folder, size)
+        else:
+            corpus.generated_module(folder / "big.py", count)
         files, lines = corpus.count_lines(folder)
         commands = [
             Command("cold", audit_argv(["."], cache=False)),
             Command("warm", audit_argv(["."], cache=True)),
             Command("ruff", ruff_argv(["."])),
         ]
-        findings = len(findings_of(["."], folder, cache=False))
+        report = audit_json(["."], folder, cache=False)
+        findings = len(report["findings"])
+        parsed = int(report.get("stats", {}).get("parsed", -1))
         run_once(commands[1].argv, folder)  # fill the cache
         measure(commands, rounds, folder, label)
         cold, warm, ruff = (c.median for c in commands)
-        rows.append(ScaleRow(label, files, lines, cold, warm, ruff, findings))
+        rows.append(ScaleRow(label, files, lines, cold, warm, ruff, findings, parsed))
         shutil.rmtree(folder)
     return rows
 
@@ -310,6 +316,7 @@ def scale_report(rows: list[ScaleRow], rounds: int) -> str:
         "warm µs/line",
         "ruff",
         "cold vs ruff",
+        "files parsed",
         "findings",
     ]
     body = [
@@ -322,6 +329,7 @@ def scale_report(rows: list[ScaleRow], rounds: int) -> str:
             f"{row.warm / row.lines * 1e6:.2f}",
             secs(row.ruff),
             f"{row.cold / row.ruff:.2f}x",
+            f"{row.parsed:,} of {row.files:,}",
             row.findings,
         ]
         for row in rows
@@ -332,20 +340,77 @@ def scale_report(rows: list[ScaleRow], rounds: int) -> str:
 # -- profile -----------------------------------------------------------------
 
 
-def profile_cold(root: Path, top: int = 25) -> str:
-    """Where a cold in-process audit (one job, no cache) spends its time."""
+#: Phases of a run, by the function that does each (module file, function name).
+PHASES = (
+    ("find the files", "engine.py", "discover"),
+    ("read and decode", "source.py", "read_file"),
+    ("parse (ast.parse)", "source.py", "parse_source"),
+    ("parse: import table", "source.py", "_collect_names"),
+    ("index facts", "index.py", "collect_facts"),
+    ("text skip test and name links", "engine.py", "_linked_names"),
+    ("build the index", "index.py", "__init__"),
+    ("rules walk", "engine.py", "walk_file"),
+    ("cache load", "cache.py", "load"),
+    ("cache store", "cache.py", "store"),
+)
+
+
+def profile_cold(root: Path, top: int = 12) -> str:
+    """Where a cold in-process audit spends its time: phases and the busiest modules.
+
+    One job (the workers of a parallel run are invisible to cProfile) and no
+    cache; cProfile inflates pure-Python code more than C, so read the shares,
+    not the seconds.
+    """
     from async_guard.cli import main as cli_main
 
     profiler = cProfile.Profile()
+    argv = ["check", "--no-cache", "--jobs", "1", "--fail-on", "never", "."]
     with _cwd(root), contextlib.redirect_stdout(io.StringIO()):
-        profiler.runcall(
-            cli_main, ["check", "--no-cache", "--jobs", "1", "--fail-on", "never", "."]
+        started = time.perf_counter()
+        profiler.runcall(cli_main, argv)
+        total = time.perf_counter() - started
+    raw: dict[tuple[str, int, str], tuple[int, int, float, float, object]]
+    raw = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    phases = []
+    for label, filename, function in PHASES:
+        cumulative = sum(
+            ct for (path, _, name), (_, _, _, ct, _) in raw.items()
+            if name == function and path.endswith(f"/{filename}")
+        )  # fmt: skip
+        phases.append(
+            [label, f"`{filename}:{function}`", secs(cumulative), _share(cumulative, total)]
         )
-    buffer = io.StringIO()
-    stats = pstats.Stats(profiler, stream=buffer)
-    stats.sort_stats("cumulative").print_stats(top)
-    stats.sort_stats("tottime").print_stats(top)
-    return buffer.getvalue()
+    own: dict[str, float] = {}
+    for (path, _, name), (_, _, tt, _, _) in raw.items():
+        where = _module_label(path, name)
+        own[where] = own.get(where, 0.0) + tt
+    busiest = sorted(own.items(), key=lambda item: -item[1])[:top]
+    modules = [[f"`{where}`", secs(tt), _share(tt, total)] for where, tt in busiest]
+    return "\n".join(
+        [
+            f"One cold run in process, `--jobs 1`, under cProfile: {total:.1f} s in all.",
+            "",
+            table(["phase", "function", "cumulative", "share"], phases),
+            "",
+            f"The {top} modules with the most own time:",
+            "",
+            table(["module", "own time", "share"], modules),
+        ]
+    )
+
+
+def _share(part: float, total: float) -> str:
+    return f"{part / total:.0%}" if total else "-"
+
+
+def _module_label(path: str, function: str) -> str:
+    if path == "~":  # a builtin: compile(), isinstance(), ...
+        return function.strip("<>")
+    parts = Path(path).parts
+    if "async_guard" in parts:
+        return "/".join(parts[parts.index("async_guard") :])
+    return Path(path).name
 
 
 @contextlib.contextmanager
@@ -410,7 +475,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--module-lines", default="12500,25000,50000", help="single-module sizes in lines"
     )
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of a cold run")
+    parser.add_argument(
+        "--profile", action="store_true", help="add where a cold run spends its time (cProfile)"
+    )
     parser.add_argument("--write-docs", action="store_true", help=f"update {SECTION} in {DOCS}")
     parser.add_argument("--workdir", type=Path, help="build the trees here (default: a temp dir)")
     args = parser.parse_args(argv)
@@ -429,12 +496,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         except corpus.CorpusUnavailableError as exc:
             print(f"benchmark: cannot build the corpus: {exc}", file=sys.stderr)
             return 2
+        load_before = os.getloadavg()[0]
         result = bench_corpus(root, args.rounds)
         pins = ", ".join(f"{d} {v}" for d, v in corpus.WHEELS.items())
         parts = [
             SECTION,
             "",
-            f"Measured {DATE} on {machine()}.",
+            f"Measured {DATE} on {machine()}; 1-minute load average "
+            f"{load_before:.1f} before the corpus rounds, LOAD_AFTER after the last run (other "
+            "work shares the machine: the commands alternate so that it slows all of them).",
             f"Command: `{command.strip()}` (from the repository root, in the virtualenv).",
             "",
             f"### Real code: release wheels of {pins}",
@@ -453,6 +523,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "",
                 scale_report(rows, args.scale_rounds),
             ]
+        if args.profile:
+            parts += ["", "### Where a cold run spends its time", "", profile_cold(root)]
         parts += [
             "",
             "### Every finding on the corpus",
@@ -460,9 +532,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             findings_report(result.findings),
         ]
         text = "\n".join(parts) + "\n"
+        text = text.replace("LOAD_AFTER", f"{os.getloadavg()[0]:.1f}")
         print(text)
-        if args.profile:
-            print(profile_cold(root))
         if args.write_docs:
             write_section(text)
             print(f"benchmark: wrote {SECTION} in {DOCS}", file=sys.stderr)
