@@ -1,0 +1,1 @@
+"""A Django app of real misbehaving programs and their correct twins (``settings.guardlab``)."""
