@@ -30,6 +30,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from async_guard.audit.index import ASYNC_ORM_METHODS, SYNC_TO_ASYNC
@@ -161,8 +162,10 @@ class OrmAnalyzer:
         self.facts = OrmFacts()
         # Names bound by something the pass does not follow (global, nonlocal, nested def).
         self.opaque: set[str] = set()
-        # Local names of the function: they hide a model class or builtin of that name.
-        self.shadowing: set[str] = set()
+        # The function whose local names hide a model class or builtin of that name
+        # (collected on first need: most bodies never name a model or a builtin).
+        self.scope_node: ast.FunctionDef | ast.AsyncFunctionDef | None = None
+        self._shadowing: set[str] | None = None
         self.depth = depth
 
     # --- entry points --------------------------------------------------------------
@@ -179,7 +182,7 @@ class OrmAnalyzer:
             self.statements(node.body)
             return self.facts
         self.local_defs.update(_defs_in(node.body))
-        self.shadowing.update(_local_names(node))
+        self.scope_node = node
         args = node.args
         positional = [*args.posonlyargs, *args.args]
         if owner_model is not None and positional and not self.static_or_class(node):
@@ -203,6 +206,7 @@ class OrmAnalyzer:
             return False
         sub = OrmAnalyzer(self.sf, self.index, self.env, self.local_defs, self.depth + 1)
         if isinstance(node, ast.Lambda):
+            sub.scope_node = self.scope_node
             sub.expr(node.body)
             return sub.facts.evaluates
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -216,12 +220,20 @@ class OrmAnalyzer:
         root = expr
         while isinstance(root, ast.Attribute):
             root = root.value
-        if not isinstance(root, ast.Name) or root.id in self.shadowing:
+        if not isinstance(root, ast.Name):
             return None
         qualname = self.sf.resolve(expr)
-        if qualname is None or not self.index.is_model(qualname):
+        if qualname is None or not self.index.is_model(qualname) or self.shadowed(root.id):
             return None
         return qualname
+
+    def shadowed(self, name: str) -> bool:
+        """``name`` is a local of the analyzed function (so not the module-level thing)."""
+        if self.scope_node is None:
+            return False
+        if self._shadowing is None:
+            self._shadowing = _local_names(self.scope_node)
+        return name in self._shadowing
 
     def annotation_model(self, annotation: ast.expr | None) -> str | None:
         """The model an annotation names: ``Position``, ``"Position"``, ``Position | None``."""
@@ -353,8 +365,8 @@ class OrmAnalyzer:
         return (
             isinstance(func, ast.Name)
             and func.id in names
-            and func.id not in self.shadowing
             and self.sf.resolve(func) == f"builtins.{func.id}"
+            and not self.shadowed(func.id)
         )
 
     def iterates_queryset(self, expr: ast.expr) -> bool:
@@ -737,16 +749,27 @@ def facts_for(sf: SourceFile, index: ProjectIndex, scope: Scope) -> OrmFacts:
 
 class OrmBodyRule(Rule):
     """Base of the rules that read the :class:`OrmFacts` of every body: the module's,
-    each function's (sync or async). ``check`` gets the facts and the body's scope."""
+    each function's (sync or async). ``check`` gets the facts and the body's scope.
+
+    Bodies are only analyzed in a file that holds one of the rule's triggers: the
+    engine may parse a file for another rule's sake, and these rules cannot fire there.
+    """
+
+    @cached_property
+    def applies(self) -> bool:
+        return any(trigger in self.file.text for trigger in self.triggers)
 
     def visit_Module(self, node: ast.Module, scope: Scope) -> None:
-        self.check(facts_for(self.file, self.index, scope), scope)
+        if self.applies:
+            self.check(facts_for(self.file, self.index, scope), scope)
 
     def visit_FunctionDef(self, node: ast.FunctionDef, scope: Scope) -> None:
-        self.check(facts_for(self.file, self.index, scope), scope)
+        if self.applies:
+            self.check(facts_for(self.file, self.index, scope), scope)
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef, scope: Scope) -> None:
-        self.check(facts_for(self.file, self.index, scope), scope)
+        if self.applies:
+            self.check(facts_for(self.file, self.index, scope), scope)
 
     def check(self, facts: OrmFacts, scope: Scope) -> None:
         raise NotImplementedError

@@ -85,36 +85,41 @@ class CoroutineNeverAwaited(Rule):
         ):
             return
         name = node.targets[0].id
-        if any(
-            isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Store)
-            for n in ast.walk(function.node)
-        ) or _declared_outside(function.node, name):
-            return
-        self.check(node.value, scope, f"it is assigned to {name}, which is never used")
+        label = self.coroutine_call(node.value, scope)
+        if label is not None and not _used(function.node, name):
+            self.report_dropped(node.value, label, f"it is assigned to {name}, which is never used")
 
     def check(self, call: ast.Call, scope: Scope, why: str) -> None:
         label = self.coroutine_call(call, scope)
         if label is not None:
-            self.report(
-                call,
-                f"coroutine {label}() is never awaited ({why}): its body never runs",
-                hint="await it in async code; in sync code use async_to_sync(fn)(...) or "
-                "async_guard.bridge.run_async(...)",
-            )
+            self.report_dropped(call, label, why)
+
+    def report_dropped(self, call: ast.Call, label: str, why: str) -> None:
+        self.report(
+            call,
+            f"coroutine {label}() is never awaited ({why}): its body never runs",
+            hint="await it in async code; in sync code use async_to_sync(fn)(...) or "
+            "async_guard.bridge.run_async(...)",
+        )
 
     def coroutine_call(self, call: ast.Call, scope: Scope) -> str | None:
         """How to name the callee when calling it surely makes a coroutine, else None."""
         target = self.resolve(call.func, scope)
         if target is not None and self.index.is_coroutine_function(target):
             return target.rsplit(".", 1)[-1]
-        if id(call) in orm.facts_for(self.file, self.index, scope).async_calls:
-            assert isinstance(call.func, ast.Attribute)
+        if (
+            isinstance(call.func, ast.Attribute)
+            and call.func.attr in orm.COROUTINE_METHODS
+            and id(call) in orm.facts_for(self.file, self.index, scope).async_calls
+        ):
             return call.func.attr
         return None
 
 
-def _declared_outside(function: ast.AST, name: str) -> bool:
-    """``global name`` / ``nonlocal name``: the value is read elsewhere."""
+def _used(function: ast.AST, name: str) -> bool:
+    """``name`` is read in ``function``, or declared global/nonlocal there (read elsewhere)."""
     return any(
-        isinstance(n, (ast.Global, ast.Nonlocal)) and name in n.names for n in ast.walk(function)
+        (isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Store))
+        or (isinstance(n, (ast.Global, ast.Nonlocal)) and name in n.names)
+        for n in ast.walk(function)
     )
