@@ -615,21 +615,33 @@ class OrmAnalyzer:
             self.evaluation(call)
         self.expr(func)
         self.expressions([*call.args, *(k.value for k in call.keywords)])
+        if self.is_sync_to_async(call) and call.args and id(call.args[0]) in self.facts.evaluations:
+            self.facts.wrapped_evaluations[id(call)] = call
+        self.pool_thread(call)
+
+    def pool_thread(self, call: ast.Call) -> None:
+        """ORM work sent to a thread other than the one that owns the connection:
+        ``sync_to_async(f, thread_sensitive=False)(*args)``, ``asyncio.to_thread(f, *args)``,
+        ``loop.run_in_executor(executor, f, *args)``."""
+        func = call.func
+        wrapper: ast.Call | None = None
+        target: ast.expr | None = None
+        args: list[ast.expr] = []
         if isinstance(func, ast.Call) and self.is_sync_to_async(func) and _thread_insensitive(func):
-            # ``sync_to_async(list, thread_sensitive=False)(qs)``
-            target = func.args[0] if func.args else None
-            if (
-                target is not None
-                and self.builtin(target, CONSUMERS | WRAPPERS)
-                and any(self.queryset(arg) is not None for arg in call.args)
-            ):
-                self.facts.thread_insensitive[id(func)] = func
-        if self.is_sync_to_async(call) and call.args:
-            target = call.args[0]
-            if id(target) in self.facts.evaluations:
-                self.facts.wrapped_evaluations[id(call)] = call
-            elif _thread_insensitive(call) and self.orm_callable(target):
-                self.facts.thread_insensitive[id(call)] = call
+            wrapper, target, args = func, _first(func.args), call.args
+        elif self.is_sync_to_async(call) and _thread_insensitive(call):
+            wrapper, target = call, _first(call.args)
+        elif self.sf.resolve(func) == "asyncio.to_thread" and call.args:
+            wrapper, target, args = call, call.args[0], call.args[1:]
+        elif isinstance(func, ast.Attribute) and func.attr == "run_in_executor" and call.args[1:]:
+            wrapper, target, args = call, call.args[1], call.args[2:]
+        if wrapper is None or target is None:
+            return
+        if self.orm_callable(target) or (
+            self.builtin(target, CONSUMERS | WRAPPERS)
+            and any(self.queryset(arg) is not None for arg in args)
+        ):
+            self.facts.thread_insensitive[id(wrapper)] = wrapper
 
     @staticmethod
     def runs_query(qs: QuerySet, method: str) -> bool:
@@ -670,6 +682,10 @@ def _apply(base: QuerySet, method: str, call: ast.Call) -> QuerySet:
             return replace(base, all_loaded=True)  # a lookup the code computes: unsure
         loaded.add(lookup.value.split("__", 1)[0])
     return replace(base, loaded=frozenset(loaded))
+
+
+def _first(args: list[ast.expr]) -> ast.expr | None:
+    return args[0] if args else None
 
 
 def _thread_insensitive(call: ast.Call) -> bool:

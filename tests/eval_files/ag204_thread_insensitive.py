@@ -89,3 +89,24 @@ class Tag(models.Model):
 async def related_add(tag: Tag, position: Position):
     await sync_to_async(tag.positions.add, thread_sensitive=False)(position)  # expect: AG204
     await sync_to_async(tag.positions.all, thread_sensitive=False)()
+
+
+# --- the same with asyncio's own threads --------------------------------------------
+
+import asyncio
+
+
+async def to_thread(pk):
+    await asyncio.to_thread(load_positions)  # expect: AG204
+    await asyncio.to_thread(Position.objects.get, pk=pk)  # expect: AG204
+    await asyncio.to_thread(list, Position.objects.all())  # expect: AG204
+    await asyncio.to_thread(compute, [1, 2])
+    await asyncio.to_thread(sorted, [3, 1])
+
+
+async def run_in_executor(pk):
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, load_positions)  # expect: AG204
+    await loop.run_in_executor(None, lambda: Position.objects.get(pk=pk))  # expect: AG204
+    await loop.run_in_executor(None, compute, [1])
+    await loop.run_in_executor(None)

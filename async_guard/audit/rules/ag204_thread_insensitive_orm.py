@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 class ThreadInsensitiveOrm(OrmBodyRule):
-    """ORM work handed to `sync_to_async(..., thread_sensitive=False)`.
+    """ORM work handed to `sync_to_async(..., thread_sensitive=False)` or another pool thread.
 
     ## What goes wrong
 
@@ -22,7 +22,8 @@ class ThreadInsensitiveOrm(OrmBodyRule):
     query uses another connection than the request or task around it: outside
     its `transaction.atomic()` block, unable to see its uncommitted rows, and
     leaving connections that Django's request cleanup never closes. Django
-    requires the ORM to run thread-sensitive (the default).
+    requires the ORM to run thread-sensitive (the default). `asyncio.to_thread()`
+    and `loop.run_in_executor()` have the same effect.
 
     Reported when the wrapped callable surely does ORM work: a model manager or
     queryset method that runs a query, an instance's `save()`/`delete()`, a
@@ -48,15 +49,16 @@ class ThreadInsensitiveOrm(OrmBodyRule):
     code: ClassVar[str] = "AG204"
     name: ClassVar[str] = "thread-insensitive-orm"
     severity: ClassVar[Severity] = "warning"
-    triggers: ClassVar[tuple[str, ...]] = ("thread_sensitive",)
+    triggers: ClassVar[tuple[str, ...]] = ("thread_sensitive", "to_thread", "run_in_executor")
 
     def check(self, facts: OrmFacts, scope: Scope) -> None:
         for node in facts.thread_insensitive.values():
             self.report(
                 node,
-                "ORM work wrapped with thread_sensitive=False runs on a pool thread: "
-                "another database connection, outside the caller's transaction",
-                hint="drop thread_sensitive=False (the default, True, keeps the ORM on "
-                "the thread that owns the connection)",
+                "ORM work sent to a pool thread (thread_sensitive=False, to_thread, "
+                "run_in_executor) uses another database connection, outside the caller's "
+                "transaction",
+                hint="use sync_to_async(fn) with the default thread_sensitive=True: it keeps "
+                "the ORM on the thread that owns the connection",
                 scope=scope,
             )
