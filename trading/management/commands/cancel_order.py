@@ -18,6 +18,8 @@ from services.broker import (
 )
 from trading.models import Trade, TradingAccount
 
+FAILURES: tuple[type[Exception], ...] = (*BROKER_ERRORS, BrokerConfigError)
+
 
 class Command(BaseCommand):
     help = (
@@ -54,7 +56,7 @@ class Command(BaseCommand):
             )
         try:
             run_async(cancel_order_at_broker, credentials_for(account), order_id)
-        except (*BROKER_ERRORS, BrokerConfigError) as exc:
+        except FAILURES as exc:
             raise CommandError(
                 f"order {order_id} in {account.account_number}: {type(exc).__name__}: {exc}"
             ) from exc

@@ -45,7 +45,7 @@ from services.profit_targets import (
 )
 from trading.models import Position, Trade
 
-FAILURES = (*BROKER_ERRORS, BrokerConfigError, ProfitTargetError)
+FAILURES: tuple[type[Exception], ...] = (*BROKER_ERRORS, BrokerConfigError, ProfitTargetError)
 
 
 async def _reconcile_at_broker(
