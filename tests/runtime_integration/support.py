@@ -43,13 +43,13 @@ class Event:
         return self.data[key]
 
 
-def parse_events(text: str) -> list[Event]:
-    """Every guard event in ``text``: lines holding a JSON object with an ``async_guard`` dict.
+def guard_records(text: str) -> list[dict[str, Any]]:
+    """Every record of the ``async_guard`` logger in ``text``: events and the guard's own errors.
 
-    The JSON may follow a prefix (Celery's redirected stderr adds one), so each
-    line is read from its first ``{``.
+    Each is one JSON line; it may follow a prefix (Celery's redirected stderr
+    adds one), so a line is read from its first ``{``.
     """
-    events = []
+    records = []
     for line in text.splitlines():
         start = line.find("{")
         if start < 0:
@@ -58,14 +58,23 @@ def parse_events(text: str) -> list[Event]:
             obj = json.loads(line[start:])
         except ValueError:
             continue
-        if not isinstance(obj, dict):
-            continue
-        data = obj.get("async_guard", obj)
-        if not isinstance(data, dict) or "code" not in data:
-            continue
-        level = str(obj.get("level") or obj.get("levelname") or "")
-        events.append(Event(str(data["code"]), level, str(obj.get("message", "")), data))
-    return events
+        if isinstance(obj, dict) and obj.get("logger") == "async_guard":
+            records.append(obj)
+    return records
+
+
+def parse_events(text: str) -> list[Event]:
+    """Every guard event in ``text``: the records that carry an ``async_guard`` dict."""
+    return [
+        Event(
+            str(record["async_guard"]["code"]),
+            str(record.get("level", "")),
+            str(record.get("message", "")),
+            record["async_guard"],
+        )
+        for record in guard_records(text)
+        if isinstance(record.get("async_guard"), dict) and "code" in record["async_guard"]
+    ]
 
 
 def lab_env(mode: str = "warn", **extra: str) -> dict[str, str]:
