@@ -304,13 +304,15 @@ def test_seed_demo_matches_the_sandbox(
     assert json.loads(json.dumps(broker.order_book()))["next-order-id"] == 3001
 
 
-@pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_runs_never_place_two_targets(
     sandbox: SandboxServer, broker: SandboxBroker, tmp_path: Any
 ) -> None:
-    """The row lock serializes runs per position; the second re-reads the broker and keeps."""
+    """The position lock serializes runs; the second re-reads the broker and keeps.
+
+    PostgreSQL: select_for_update(); SQLite: its database write lock, taken up front.
+    """
     import subprocess
     import sys
 

@@ -175,6 +175,7 @@ def test_bad_credentials_and_expired_tokens_are_refused(
         run_async(expire_midway)
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_session_used_on_a_second_loop_fails_seed_lesson_1(sdk: SandboxServer) -> None:
     """Measured, not assumed: why a Session must live inside one bridged call."""
     session = _session()
@@ -221,6 +222,7 @@ def test_fault_kind_is_checked() -> None:
         Fault("GET", "/", "meteor")
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_async_run_loop_bound_client_is_not_reused_across_asyncio_runs(sdk: SandboxServer) -> None:
     # Same lesson with plain asyncio.run: two loops, one client.
     session = _session()

@@ -21,7 +21,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
 
 import async_guard
 from async_guard.bridge import run_async
@@ -55,6 +56,19 @@ async def _reconcile_at_broker(
     async with open_session(credentials) as session:
         account = await get_account(session, credentials.account_number)
         return await reconcile_profit_target(session, account, snapshot, spec, dry_run=dry_run)
+
+
+def _lock_position(position_id: int) -> Position:
+    """The position, locked until the surrounding transaction ends (concurrent runs take turns)."""
+    if not connection.features.has_select_for_update:
+        # SQLite ignores FOR UPDATE; a write that changes nothing takes its
+        # database write lock now instead of at the first real write.
+        Position.objects.filter(pk=position_id).update(status=F("status"))
+    return (
+        Position.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .get(pk=position_id)
+    )
 
 
 def _profit_pct(value: str) -> Decimal:
@@ -139,11 +153,7 @@ class Command(BaseCommand):
 
     def _fix_one(self, position_id: int, profit_pct: Decimal, dry_run: bool) -> bool:
         with transaction.atomic():
-            position = (
-                Position.objects.select_for_update(of=("self",))
-                .select_related("account")
-                .get(pk=position_id)
-            )
+            position = _lock_position(position_id)
             if position.status != Position.Status.OPEN:
                 self.stdout.write(f"position {position_id}: no longer open, skipped")
                 return False
