@@ -160,7 +160,7 @@ class OrmAnalyzer:
         self.env: dict[str, Binding] = dict(env or {})
         self.local_defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = dict(local_defs or {})
         self.facts = OrmFacts()
-        # Names bound by something the pass does not follow (global, nonlocal, nested def).
+        # Names declared global or nonlocal: bound elsewhere, never tracked here.
         self.opaque: set[str] = set()
         # The function whose local names hide a model class or builtin of that name
         # (collected on first need: most bodies never name a model or a builtin).
