@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper
@@ -159,5 +160,34 @@ def _with_imports(module: cst.Module, planned: list[tuple[Finding, Edit]]) -> cs
     for module_name, obj, asname in drops:
         RemoveImportsVisitor.remove_unused_import(context, module_name, obj, asname)
     if drops:
-        module = RemoveImportsVisitor(context).transform_module(module)
+        module = _RemoveImports(context).transform_module(module)
     return module
+
+
+class _RemoveImports(RemoveImportsVisitor):
+    """libcst's unused-import remover, minus the blank lines a removed first import leaves.
+
+    ``def task():\n    import asyncio\n\n    return ...`` would otherwise become a
+    body that opens with an empty line.
+    """
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        first = original_node.body[0]
+        if not (
+            len(updated_node.body) < len(original_node.body)
+            and m.matches(first, m.SimpleStatementLine(body=[m.Import() | m.ImportFrom()]))
+            and not updated_node.body[0].deep_equals(first)
+        ):
+            return updated_node
+        head = updated_node.body[0]
+        leading: Sequence[cst.EmptyLine] = getattr(head, "leading_lines", ())
+        blank = 0
+        while blank < len(leading) and leading[blank].comment is None:
+            blank += 1
+        if not blank:
+            return updated_node
+        return updated_node.with_changes(
+            body=[head.with_changes(leading_lines=leading[blank:]), *updated_node.body[1:]]
+        )

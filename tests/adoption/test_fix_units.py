@@ -442,3 +442,22 @@ def test_ag101_multi_line_call_moves_out_a_level(args: str, fixed_args: str) -> 
         "from asgiref.sync import async_to_sync\n\n"
         f"def task(a, b):\n    return async_to_sync(fetch)({fixed_args})\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("between", "kept"),
+    [("\n", ""), ("\n# keep me\n", "    # keep me\n"), ("", "")],
+)
+def test_ag101_removing_a_local_import_leaves_no_blank_opening(between: str, kept: str) -> None:
+    body = "    import asyncio\n" + between.replace("#", "    #") + "    return asyncio.run(f(x))\n"
+    result = fix(f"def task(x):\n{body}", "AG101", "asyncio.run")
+    assert result.source == (
+        "from asgiref.sync import async_to_sync\n\n"
+        f"def task(x):\n{kept}    return async_to_sync(f)(x)\n"
+    )
+
+
+@pytest.mark.parametrize("callee", ["factory()", "handlers[0]"])
+def test_ag203_a_callee_that_is_not_a_dotted_name_is_refused(callee: str) -> None:
+    source = WRAP.format(expr=f"await sync_to_async({callee}(x))")
+    assert "may query" in skipped(source, "AG203", "sync_to_async(")

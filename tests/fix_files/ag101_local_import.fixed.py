@@ -19,7 +19,6 @@ def process_subscription_renewals(self):
 
 @celery_app.task
 def renew_account(account):
-
     return async_to_sync(Renewals().renew)(account, force=True)
 
 
