@@ -10,15 +10,18 @@ async code), which records the creating frames in ``cr_origin``. CPython calls
 any warning filter applies; the hook reads the origin there.
 
 Which unit made it: the depth each unit sets is ``ORIGIN_DEPTH + slot``,
-where ``slot`` is the unit's place in a small per-thread ring of recent
-units, so the length of ``cr_origin`` names the unit (for coroutines created
-more than ``ORIGIN_DEPTH + RING`` frames deep, which is every Django or Celery
-stack). A coroutine created higher up is attributed to the current unit, else
-to the last one the thread ran.
+where ``slot`` is the unit's place in a process-wide ring of the last
+``RING`` sync units, so the length of ``cr_origin`` names the unit, whichever
+thread collects the coroutine. Two limits, both documented: a coroutine
+created so high up the stack that ``cr_origin`` reaches the thread's first
+frame cannot be decoded (it goes to the unit running when it is collected),
+and one collected after ``RING`` more sync units started goes to the unit
+that took its slot since.
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 import warnings
@@ -29,16 +32,14 @@ from async_guard.runtime import events
 from async_guard.runtime.state import Unit, current_unit
 
 ORIGIN_DEPTH = 8
-RING = 8
+RING = 16
 
+# The last RING sync units, by slot. ``next(_serial)`` is atomic under the GIL.
+recent: list[Unit | None] = [None] * RING
+_serial = itertools.count()
 
-class _Recent(threading.local):
-    def __init__(self) -> None:
-        self.units: list[Unit | None] = [None] * RING
-        self.serial = 0
-
-
-recent = _Recent()
+# Where a thread's stack starts: an origin ending here may have been cut short.
+_BOTTOM_FUNCTIONS = frozenset({"<module>", "_bootstrap", "_run_module_as_main", "_run_code"})
 
 # The last unit of work each thread ran: a coroutine with an origin was made
 # while a sync unit tracked this thread, and is collected after it ended.
@@ -50,9 +51,8 @@ def start_tracking(unit: Unit) -> int | None:
     previous = sys.get_coroutine_origin_tracking_depth()
     if previous >= ORIGIN_DEPTH:
         return None  # someone (asyncio debug mode) already tracks: leave it be
-    slot = recent.serial % RING
-    recent.serial += 1
-    recent.units[slot] = unit
+    slot = next(_serial) % RING
+    recent[slot] = unit
     sys.set_coroutine_origin_tracking_depth(ORIGIN_DEPTH + slot)
     return previous
 
@@ -61,8 +61,10 @@ def creator(coro: Any) -> Unit | None:
     origin = getattr(coro, "cr_origin", None)
     if not origin:
         return None
+    if origin[-1][2] in _BOTTOM_FUNCTIONS:
+        return None  # the stack was shallower than the depth asked for
     slot = len(origin) - ORIGIN_DEPTH
-    return recent.units[slot] if 0 <= slot < RING else None
+    return recent[slot] if 0 <= slot < RING else None
 
 
 _original: list[Callable[[Any], None]] = []

@@ -95,8 +95,20 @@ def foreign_frames(unit: Unit, frame: FrameType) -> tuple[events.Where, ...]:
 
 
 def capture_owner_dbs(unit: Unit) -> None:
-    """Remember the calling thread's connection objects (creating none)."""
-    unit.owner_dbs = {alias: connections[alias] for alias in connections}
+    """Remember the calling thread's connection objects, for ``in_atomic_block``.
+
+    A thread keeps its connection objects (closing a connection keeps the
+    object), so they are looked up once per thread, again only when Django
+    rebuilds its connection handler (``override_settings(DATABASES=...)``).
+    """
+    handler = getattr(connections, "_connections", None)
+    cached = thread_state.owner_dbs
+    if cached is None or cached[0] is not handler:
+        cached = thread_state.owner_dbs = (
+            handler,
+            {alias: connections[alias] for alias in connections},
+        )
+    unit.owner_dbs = cached[1]
 
 
 def adopt_sync_thread(unit: Unit) -> bool:
@@ -134,6 +146,7 @@ def adopt_sync_thread(unit: Unit) -> bool:
 
 class _Thread(threading.local):
     watched = False
+    owner_dbs: tuple[object, dict[str, BaseDatabaseWrapper]] | None = None
 
 
 thread_state = _Thread()

@@ -122,6 +122,8 @@ def thread_current_loop() -> asyncio.AbstractEventLoop | None:
 
 def check_loops(unit: Unit) -> list[AsyncGuardError]:
     """AGR102 (loops left open) and AGR103 (this thread's current loop is dead)."""
+    if not unit.loops:
+        return []  # AGR103 too concerns only loops this unit created
     errors = []
     for loop, frames, thread in unit.loops:
         if loop.is_closed():

@@ -84,6 +84,8 @@ def leave(entered: Entered) -> None:
 
 def finish(unit: Unit, exc: BaseException | None = None) -> None:
     """End-of-unit checks. Raises the first raise-mode event, unless ``exc`` escapes anyway."""
+    if exc is None and not unit.loops and not unit.connections:
+        return
     errors: list[AsyncGuardError] = []
     try:
         if exc is not None:

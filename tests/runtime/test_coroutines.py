@@ -71,3 +71,34 @@ def test_origin_tracking_is_only_on_inside_sync_units():
     with async_guard.watch("tracked"):
         assert sys.get_coroutine_origin_tracking_depth() > 0
     assert sys.get_coroutine_origin_tracking_depth() == 0
+
+
+def test_collected_on_another_thread_after_other_units(guard_events):
+    import threading
+
+    kept = []
+    with async_guard.watch("maker"):
+        kept.append(programs.fetch_quote())
+    for n in range(10):
+        with async_guard.watch(f"between-{n}"):
+            pass
+
+    def collect() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            kept.clear()
+
+    thread = threading.Thread(target=collect)
+    thread.start()
+    thread.join(timeout=30)
+    assert codes(guard_events) == ["AGR106"]
+    assert guard_events[0]["unit"] == "maker"
+
+
+def test_shallow_origin_is_not_decoded():
+    from async_guard.runtime import coroutines
+
+    class Shallow:
+        cr_origin = (("/app/x.py", 3, "f"), ("/app/x.py", 9, "<module>"))
+
+    assert coroutines.creator(Shallow()) is None

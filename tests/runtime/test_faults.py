@@ -62,7 +62,7 @@ def test_unit_start_fault_lets_the_request_run(monkeypatch, caplog):
 def test_finish_fault_lets_the_unit_end(monkeypatch, caplog):
     monkeypatch.setattr(loops, "check_loops", boom)
     with async_guard.watch("w"):
-        pass
+        asyncio.run(programs.fetch_quote())
     assert len(internal_lines(caplog)) == 1
 
 
