@@ -15,6 +15,22 @@ from async_guard.audit.rules import get_rule
 from async_guard.fix import FIXABLE_CODES, fix_source
 
 FIX_FILES = Path(__file__).resolve().parent.parent / "fix_files"
+
+#: Seed 003's bug in its smallest form: AG101 at line 12, column 12.
+BAD_TASK = """\
+import asyncio
+
+from celery import shared_task
+
+
+async def fetch(pr):
+    return pr
+
+
+@shared_task
+def sync_pr(pr):
+    return asyncio.run(fetch(pr))
+"""
 _PATH_HEADER = re.compile(r"#\s*path:\s*(\S+)")
 
 

@@ -9,28 +9,12 @@ from pathlib import Path
 import pytest
 
 from async_guard.cli import main
+from tests.adoption.corpus import BAD_TASK
 
-TASKS = """\
-import asyncio
-
-from celery import shared_task
-
-
-async def fetch(pr):
-    return pr
-
-
-@shared_task
-def sync_pr(pr):
-    # the seed's bug
-    return asyncio.run(fetch(pr))
-
-
-@shared_task
-def sync_prebuilt(pr):
-    coroutine = fetch(pr)
-    return asyncio.run(coroutine)
-"""
+TASKS = BAD_TASK.replace("    return asyncio", "    # the seed's bug\n    return asyncio") + (
+    "\n\n@shared_task\ndef sync_prebuilt(pr):\n"
+    "    coroutine = fetch(pr)\n    return asyncio.run(coroutine)\n"
+)
 
 FIXED_TASK = "    return async_to_sync(fetch)(pr)\n"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,21 +15,7 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
 from async_guard.audit.django_checks import audit_check
-
-TASKS = """\
-import asyncio
-
-from celery import shared_task
-
-
-async def fetch(pr):
-    return pr
-
-
-@shared_task
-def sync_pr(pr):
-    return asyncio.run(fetch(pr))
-"""
+from tests.adoption.corpus import BAD_TASK
 
 
 @pytest.fixture
@@ -39,7 +24,7 @@ def bad_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     package = tmp_path / "ag_checkapp"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "tasks.py").write_text(textwrap.dedent(TASKS))
+    (package / "tasks.py").write_text(BAD_TASK)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
     # Each test has its own copy of the app: forget the one imported by the last.

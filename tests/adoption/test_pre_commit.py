@@ -16,36 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.adoption.corpus import BAD_TASK
+
 REPO = Path(__file__).resolve().parents[2]
 
-BAD = """\
-import asyncio
-
-from celery import shared_task
-
-
-async def fetch(pr):
-    return pr
-
-
-@shared_task
-def sync_pr(pr):
-    return asyncio.run(fetch(pr))
-"""
-
-CLEAN = """\
-from asgiref.sync import async_to_sync
-from celery import shared_task
-
-
-async def fetch(pr):
-    return pr
-
-
-@shared_task
-def sync_pr(pr):
-    return async_to_sync(fetch)(pr)
-"""
+CLEAN = BAD_TASK.replace("import asyncio", "from asgiref.sync import async_to_sync").replace(
+    "asyncio.run(fetch(pr))", "async_to_sync(fetch)(pr)"
+)
 
 
 def _run(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -65,7 +42,7 @@ def test_pre_commit_runs_the_hook(tmp_path: Path) -> None:
     project.mkdir()
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
     _run("git", "init", "-q", cwd=project, env=env)
-    (project / "tasks.py").write_text(BAD)
+    (project / "tasks.py").write_text(BAD_TASK)
     (project / "clean_tasks.py").write_text(CLEAN)
     _run("git", "add", "tasks.py", "clean_tasks.py", cwd=project, env=env)
     pre_commit = [sys.executable, "-m", "pre_commit", "try-repo", str(REPO), "async-guard"]
@@ -78,4 +55,4 @@ def test_pre_commit_runs_the_hook(tmp_path: Path) -> None:
     clean = _run(*pre_commit, "--ref", commit, "--files", "clean_tasks.py", cwd=project, env=env)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "Passed" in clean.stdout
-    assert (project / "tasks.py").read_text() == BAD  # the hook reports, it never rewrites
+    assert (project / "tasks.py").read_text() == BAD_TASK  # the hook reports, it never rewrites
