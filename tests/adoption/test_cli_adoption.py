@@ -99,3 +99,15 @@ def test_a_bad_baseline_is_a_usage_error_naming_the_file(
     assert check("--baseline", "b.json") == 2
     err = capsys.readouterr().err
     assert "b.json" in err and message in err
+
+
+def test_manage_py_audit_async_fixes_too(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from django.core.management import call_command
+
+    with pytest.raises(SystemExit) as exited:
+        call_command("audit_async", ".", "--diff", "--no-cache", "--jobs", "1")
+    assert exited.value.code == 1
+    assert "+" + FIXED_TASK in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # the unfixable AG101 still stands
+        call_command("audit_async", ".", "--fix", "--no-cache", "--jobs", "1")
+    assert FIXED_TASK in (tree / "tasks.py").read_text()
