@@ -268,12 +268,23 @@ class Walker:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             self._visit_definition(node, name)
             return
-        for visit in self._enter.get(name, ()):
-            visit(node, self.scope)
-        for child in ast.iter_child_nodes(node):
-            self._visit(child)
-        for leave in self._leave.get(name, ()):
-            leave(node, self.scope)
+        enter = self._enter.get(name)
+        if enter:
+            for visit in enter:
+                visit(node, self.scope)
+        # ast.iter_child_nodes, inlined: the walk is the audit's hottest loop
+        for field_name in node._fields:
+            value = getattr(node, field_name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self._visit(item)
+            elif isinstance(value, ast.AST):
+                self._visit(value)
+        leave = self._leave.get(name)
+        if leave:
+            for visit in leave:
+                visit(node, self.scope)
 
     def _visit_definition(
         self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda, name: str

@@ -7,13 +7,20 @@ walk, so no file is parsed twice), merges the facts into the
 every enabled rule.
 
 Skipping without parsing: a file is parsed only if its text contains a trigger
-of an enabled rule or of the index (``INDEX_TRIGGERS``), or if it is *linked by
-name* to a parsed file: it defines a name a parsed file refers to, or mentions a
-name a parsed file defines. Every cross-file fact (imports, calls, bases,
-``.objects`` receivers) connects two files through an identifier written in
-both, so a file outside that closure can neither produce a finding nor change
-another file's. ``Config(skip=False)`` turns skipping off (the skip-safety test
-compares both).
+of an enabled rule (or of ``INDEX_TRIGGERS``), or if it is *linked* to a parsed
+file, repeated until nothing changes:
+
+* its module is (a prefix of) a name a parsed file refers to (an import, a
+  call, a base class, a ``.objects`` receiver): a parsed file may need its
+  models, classes, coroutine functions or re-exports;
+* it mentions, as a word, a module-level function or class of a parsed file: it
+  may call it from an entry point (the callee's context) or subclass it.
+
+Every cross-file fact the index holds is one of these two links (a name is
+resolved through imports, which name the module and the imported name), so a
+file outside the closure can neither produce a finding (it holds no trigger)
+nor change another file's. ``Config(skip=False)`` turns skipping off (the
+skip-safety test compares both).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import multiprocessing
 import os
 import re
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -37,23 +44,22 @@ from async_guard.audit.context import Walker
 from async_guard.audit.finding import Finding
 from async_guard.audit.index import FileFacts, ProjectIndex, collect_facts
 from async_guard.audit.rules import Rule, all_rules
-from async_guard.audit.source import SourceFile, SourceProblem, decode_source, read_file
+from async_guard.audit.source import (
+    SourceFile,
+    SourceProblem,
+    decode_source,
+    module_name,
+    read_file,
+)
 from async_guard.audit.suppress import unsuppressed
 
 #: What the index itself needs to see in a file (async defs, entry points, models).
-INDEX_TRIGGERS = (
-    "async", "await", "Model", "objects", "task", "receiver", "connect", "request",
-    "Command", "Middleware", "View", "__main__", "asyncio", "sync", "loop", "signal",
-)  # fmt: skip
+INDEX_TRIGGERS = ("async",)
 SKIP_DIRS = frozenset(
     {"__pycache__", "node_modules", "site-packages", "venv", ".venv", ".git", ".hg", ".tox",
      ".nox", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".async_guard_cache", "build", "dist"}
 )  # fmt: skip
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_DEFINES = re.compile(
-    r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)|^([A-Za-z_]\w*)[ \t]*[:=]", re.M
-)
-_IMPORTS = re.compile(r"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+)?import[ \t]+(\([^)]*\)|[^\n]*)", re.M)
 _DEF_LINE = re.compile(r"^[ \t]*def[ \t]", re.M)
 _ASYNC_DEF_LINE = re.compile(r"^[ \t]*async[ \t]+def[ \t]", re.M)
 
@@ -112,6 +118,8 @@ class _File:
     findings: list[Finding] | None = None
     run_contexts: list[str] = field(default_factory=list)
     parsed: bool = False
+    #: Walked by the rules: it holds a trigger, or may call into a file that does.
+    full: bool = False
 
 
 def enabled_rules(config: Config) -> list[type[Rule]]:
@@ -328,27 +336,159 @@ def discover(
 # --- the run ---------------------------------------------------------------------------
 
 
-def _defined_names(text: str) -> set[str]:
-    names = {a or b for a, b in _DEFINES.findall(text)}
-    for block in _IMPORTS.findall(text):
-        names.update(_WORD.findall(block))
+def _context_sensitive_names(facts: FileFacts, known: set[str]) -> set[str]:
+    """Module-level names whose code may depend on the context its callers give it.
+
+    A function is sensitive when it is a coroutine function (a caller may not await
+    it), bridges into async code (AG101 and AG103 depend on who calls it) or calls a
+    sensitive name; a class when one of its methods is.
+    Another file that mentions such a name may be its caller, so it must be read.
+    """
+    prefix = facts.module + "."
+    sensitive: set[str] = set()
+    names = set(known)
+    changed = True
+    while changed:
+        changed = False
+        for function, callees in [(f, facts.calls.get(f, set())) for f in facts.functions]:
+            if not function.startswith(prefix):
+                continue
+            top = function[len(prefix) :].split(".", 1)[0]
+            if top in sensitive:
+                continue
+            coroutine = facts.functions[function] and function not in facts.async_generators
+            if (
+                coroutine  # a caller may forget to await it (AG301)
+                or function in facts.bridges
+                or any(c.rsplit(".", 1)[-1] in names for c in callees)
+            ):
+                sensitive.add(top)
+                names.add(top)
+                names.add(function.rsplit(".", 1)[-1])
+                changed = True
+    return sensitive
+
+
+def _referred_names(facts: FileFacts) -> set[str]:
+    """Every name this file refers to: imports, calls, bases, ``.objects`` receivers."""
+    names = set(facts.imports.values())
+    for values in [*facts.calls.values(), *facts.classes.values(), *facts.orm_refs.values()]:
+        names.update(values)
     return names
 
 
-def _linked_names(facts: FileFacts) -> tuple[set[str], set[str]]:
-    """(names this file defines, names it refers to), last components, dunders left out."""
+def _closure(
+    records: list[_File], hits: Sequence[str], obtain: Callable[[list[_File]], None]
+) -> None:
+    """Get facts for the files that can matter (see the module docstring); skip the rest.
 
-    def last(name: str) -> str:
-        return name.rsplit(".", 1)[-1]
+    *Full* files (a trigger in their text, or they mention a module-level name of a
+    full file: they may call or subclass it) contribute every name they refer to.
+    *Partial* files (they define something a name refers to) contribute only what
+    answers questions about the wanted names: re-exports, bases, inherited
+    methods, the calls and ``.objects`` receivers of wanted functions.
+    """
+    full = [r for r in records if any(w in r.text for w in hits)]
+    for record in full:
+        record.full = True
+    obtain(full)
+    full_ids = {id(r) for r in full}
+    by_module: dict[str, FileFacts] = {}
+    words: dict[int, set[str]] = {}
+    defined: set[str] = set()
+    wanted: set[str] = set()
+    waiting: set[str] = set()  # wanted names whose module has no facts yet
+    queue: deque[str] = deque()
 
-    defined = {last(q) for q in [*facts.functions, *facts.classes]}
-    referred: set[str] = set()
-    for values in [*facts.calls.values(), *facts.classes.values(), *facts.orm_refs.values()]:
-        referred.update(last(v) for v in values)
-    referred.update(last(v) for v in facts.imports.values())
-    referred.update(last(k) for k in facts.entries)
-    dunder = {n for n in defined | referred if n.startswith("__") and n.endswith("__")}
-    return defined - dunder, referred - dunder - {"<script>", "<module>", "<lambda>"}
+    def want(name: str) -> None:
+        if name and name not in wanted:
+            wanted.add(name)
+            queue.append(name)
+
+    modules = {id(r): module_name(r.display)[0] for r in records}
+    unknown = {modules[id(r)] for r in records if r.facts is None and r.findings is None}
+
+    def expand(name: str) -> bool:
+        parts = name.split(".")
+        for i in range(len(parts), 0, -1):
+            module = ".".join(parts[:i])
+            facts = by_module.get(module)
+            if facts is None:
+                if module in unknown:
+                    return False  # the module that defines it is not read yet
+                continue
+            rest = parts[i:]
+            if not rest:
+                return True
+            head = f"{facts.module}.{rest[0]}"
+            if rest[0] in facts.imports:  # a re-export
+                want(".".join([facts.imports[rest[0]], *rest[1:]]))
+            for base in facts.classes.get(head, ()):
+                want(base)
+                if len(rest) > 1:
+                    want(f"{base}.{rest[1]}")
+            for function in {name, head, ".".join(parts[: i + 2])}:
+                if function in facts.functions:
+                    for callee in facts.calls.get(function, ()):
+                        want(callee)
+                    for receiver in facts.orm_refs.get(function, ()):
+                        want(receiver)
+            return True
+        return False
+
+    def add(record: _File, as_full: bool) -> None:
+        facts = record.facts
+        if facts is None:
+            return
+        by_module.setdefault(facts.module, facts)
+        unknown.discard(facts.module)
+        if as_full:
+            defined.update(_context_sensitive_names(facts, defined))
+            for name in _referred_names(facts):
+                want(name)
+        waiting_now = list(waiting)
+        waiting.clear()
+        queue.extend(waiting_now)
+
+    for record in records:
+        if record.facts is not None:
+            add(record, id(record) in full_ids)
+    while True:
+        while queue:
+            name = queue.popleft()
+            if not expand(name):
+                waiting.add(name)
+        prefixes = {
+            ".".join(parts[:i])
+            for name in waiting
+            for parts in [name.split(".")]
+            for i in range(1, len(parts) + 1)
+        }
+        newly_full: list[_File] = []
+        newly_partial: list[_File] = []
+        for record in records:
+            if id(record) in full_ids or (record.findings is not None and record.facts is None):
+                continue
+            if id(record) not in words:
+                words[id(record)] = set(_WORD.findall(record.text))
+            if words[id(record)] & defined:
+                newly_full.append(record)
+            elif record.facts is None and modules[id(record)] in prefixes:
+                newly_partial.append(record)
+        if not newly_full and not newly_partial:
+            return
+        obtain([r for r in newly_full + newly_partial if r.facts is None])
+        for record in newly_full:
+            full_ids.add(id(record))
+            record.full = True
+            add(record, True)
+        for record in newly_partial:
+            add(record, False)
+            if record.facts is None:  # a parse problem: nothing more will come from it
+                unknown.discard(modules[id(record)])
+                waiting_names = list(waiting)
+                waiting.clear()
+                queue.extend(waiting_names)
 
 
 def audit_paths(
@@ -413,67 +553,43 @@ def audit_paths(
                 progress(min(done, len(records)), len(records))
 
     try:
-        # Cached facts stand in for parsing; problems recorded in the cache repeat.
-        pending: list[_File] = []
-        for record in records:
-            entry = record.entry
-            if entry is not None and entry.problem is not None:
-                record.findings = []
-                _problem(
-                    record,
-                    SourceProblem(entry.problem[1], entry.problem[0]),
-                    errors,
-                    findings,
-                    syntax_enabled,
-                )
-            elif entry is not None and entry.facts is not None:
-                record.facts = entry.facts
-                stats.cached += 1
-            elif entry is not None and entry.skipped:
-                pending.append(record)
-            else:
-                pending.append(record)
+
+        def obtain(batch: list[_File]) -> None:
+            """Facts for ``batch``: from the cache where it has them, else by parsing."""
+            fresh: list[_File] = []
+            for record in batch:
+                entry = record.entry
+                if entry is not None and entry.problem is not None:
+                    record.findings = []
+                    problem = SourceProblem(entry.problem[1], entry.problem[0])
+                    _problem(record, problem, errors, findings, syntax_enabled)
+                elif entry is not None and entry.facts is not None:
+                    record.facts = entry.facts
+                    stats.cached += 1
+                else:
+                    fresh.append(record)
+            parse(fresh)
 
         if config.skip:
-            words = triggers(config)
-            first = [r for r in pending if any(w in r.text for w in words)]
-            rest = [r for r in pending if not any(w in r.text for w in words)]
-            parse(first)
-            rest_words = {id(r): set(_WORD.findall(r.text)) for r in rest}
-            rest_defs = {id(r): _defined_names(r.text) for r in rest}
-            known = [r for r in records if r.facts is not None]
-            defined: set[str] = set()
-            referred: set[str] = set()
-            new = known
-            while new and rest:
-                for record in new:
-                    if record.facts is not None:
-                        d, ref = _linked_names(record.facts)
-                        defined |= d
-                        referred |= ref
-                linked = [
-                    r for r in rest
-                    if rest_words[id(r)] & defined or rest_defs[id(r)] & referred
-                ]  # fmt: skip
-                rest = [
-                    r
-                    for r in rest
-                    if not (rest_words[id(r)] & defined or rest_defs[id(r)] & referred)
-                ]
-                parse(linked)
-                new = linked
-            for record in rest:
+            _closure(records, triggers(config), obtain)
+        else:
+            for record in records:
+                record.full = True
+            obtain(records)
+        for record in records:
+            if record.facts is None and record.findings is None:
                 record.findings = []
                 stats.skipped += 1
                 _count_text(record.text, stats)
-        else:
-            parse(pending)
 
         index = ProjectIndex([r.facts for r in records if r.facts is not None], config)
         digest = index.digest()
         walk: list[_File] = []
         for record in records:
             if record.facts is None:
+                continue
+            if not record.full:
+                record.findings = []  # read for its facts only: it holds no trigger
                 continue
             if not record.parsed and record.entry is not None and record.entry.digest == digest:
                 record.findings = list(record.entry.findings)

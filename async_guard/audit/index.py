@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from async_guard.audit.bridges import bridge_of
 from async_guard.audit.config import Config
 from async_guard.audit.context import Scope, Walker, class_kind, method_context
 from async_guard.audit.source import SourceFile
@@ -83,6 +84,8 @@ class FileFacts:
     orm_refs: dict[str, set[str]] = field(default_factory=dict)
     async_orm: set[str] = field(default_factory=set)
     asyncio_runs: list[str] = field(default_factory=list)  # contexts, for --stats
+    #: Functions that call a sync->async bridge (their findings depend on their context).
+    bridges: set[str] = field(default_factory=set)
 
 
 class FactCollector:
@@ -142,6 +145,8 @@ class FactCollector:
         owner = self._owner(scope)
         target = callee_name(self.sf, scope, node.func)
         calls = self.facts.calls.setdefault(owner, set())
+        if bridge_of(self.sf, node) is not None:
+            self.facts.bridges.add(owner)
         if target:
             calls.add(target)
             if target in SYNC_TO_ASYNC:

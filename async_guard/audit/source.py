@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import builtins
 import errno
+import functools
 import io
 import re
 import stat
@@ -113,15 +114,20 @@ def module_name(path: str) -> tuple[str, bool]:
     """
     p = Path(path)
     is_package = p.name == "__init__.py"
-    parts: list[str] = [] if is_package else [p.stem]
+    own: list[str] = [] if is_package else [p.stem]
     if p.exists():
-        d = p.resolve().parent
-        while (d / "__init__.py").exists() and d.parent != d:
-            parts.insert(0, d.name)
-            d = d.parent
+        parts = [*_package_of(str(p.resolve().parent)), *own]
     else:
-        parts = [part for part in p.parent.parts if part not in ("/", ".", "..")] + parts
+        parts = [part for part in p.parent.parts if part not in ("/", ".", "..")] + own
     return ".".join(parts) or "__main__", is_package
+
+
+@functools.lru_cache(maxsize=4096)
+def _package_of(folder: str) -> tuple[str, ...]:
+    d = Path(folder)
+    if d.parent == d or not (d / "__init__.py").exists():
+        return ()
+    return (*_package_of(str(d.parent)), d.name)
 
 
 @dataclass
@@ -148,13 +154,21 @@ class SourceFile:
     def lines(self) -> list[str]:
         return self.text.splitlines()
 
+    def source_of(self, node: ast.AST) -> str:
+        """The text of the lines ``node`` spans (the whole file for a module)."""
+        if isinstance(node, ast.Module):
+            return self.text
+        start = getattr(node, "lineno", 1)
+        end = getattr(node, "end_lineno", None) or start
+        return "\n".join(self.lines[start - 1 : end])
+
     def line(self, lineno: int) -> str:
         return self.lines[lineno - 1] if 0 < lineno <= len(self.lines) else ""
 
     def _collect_names(self) -> None:
         # Imports anywhere in the file count: a function-local ``import asyncio``
         # still means the stdlib module (names are rarely rebound to something else).
-        for node in ast.walk(self.tree):
+        for node in _statements(self.tree.body):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -207,6 +221,24 @@ class SourceFile:
             base = self.resolve(expr.value)
             return f"{base}.{expr.attr}" if base else None
         return None
+
+
+def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Every statement, nested ones included, without descending into expressions."""
+    out: list[ast.stmt] = []
+    stack = list(reversed(body))
+    while stack:
+        stmt = stack.pop()
+        out.append(stmt)
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(stmt, name, None)
+            if isinstance(children, list):
+                for child in reversed(children):
+                    if isinstance(child, ast.stmt):
+                        stack.append(child)
+                    else:  # except handlers and match cases hold statements
+                        stack.extend(reversed(getattr(child, "body", [])))
+    return out
 
 
 def dotted(expr: ast.AST) -> str | None:

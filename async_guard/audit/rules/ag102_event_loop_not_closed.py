@@ -70,6 +70,8 @@ class EventLoopNotClosed(Rule):
         self._check(node, scope)
 
     def _check(self, owner: ast.AST, scope: Scope) -> None:
+        if "new_event_loop" not in self.file.source_of(owner):
+            return  # nothing to find here: spare the walk
         nodes = function_body_nodes(owner)
         for node in nodes:
             if not isinstance(node, ast.Call) or self.file.resolve(node.func) not in NEW_LOOP:

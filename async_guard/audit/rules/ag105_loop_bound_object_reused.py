@@ -73,7 +73,12 @@ class LoopBoundObjectReused(Rule):
     code: ClassVar[str] = "AG105"
     name: ClassVar[str] = "loop-bound-object-reused"
     severity: ClassVar[Severity] = "error"
-    triggers: ClassVar[tuple[str, ...]] = ("run", "async_to_sync")
+    triggers: ClassVar[tuple[str, ...]] = (
+        "asyncio",
+        "run_until_complete",
+        "run_async",
+        "async_to_sync",
+    )
 
     def visit_Module(self, node: ast.Module, scope: Scope) -> None:
         self._check(node, scope)
@@ -82,6 +87,9 @@ class LoopBoundObjectReused(Rule):
         self._check(node, scope)
 
     def _check(self, owner: ast.AST, scope: Scope) -> None:
+        text = self.file.source_of(owner)
+        if "run" not in text and "async_to_sync" not in text:
+            return  # no bridge can be written without these: spare the walk
         events: list[tuple[tuple[int, int], int, ast.AST]] = []
         for node in function_body_nodes(owner):
             if isinstance(node, ast.Call):
