@@ -61,6 +61,14 @@ def fix_source(source: str, findings: Sequence[Finding]) -> FixResult:
     )
     if not wanted:
         return FixResult(source)
+    # libcst drops a byte-order mark; the file keeps it (and its positions are after it).
+    bom = "\ufeff" if source.startswith("\ufeff") else ""
+    result = _fix(source.removeprefix(bom), wanted, fixer_of)
+    result.source = bom + result.source
+    return result
+
+
+def _fix(source: str, wanted: list[Finding], fixer_of: dict[str, Fixer]) -> FixResult:
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:

@@ -103,6 +103,14 @@ def test_a_fix_inside_another_fixes_locked_code_waits() -> None:
     assert finding.code == "AG201" and "overlaps the AG203 fix at line 4" in reason
 
 
+def test_a_byte_order_mark_is_kept() -> None:
+    source = "\ufeffimport asyncio\n\ndef task(pr):\n    return asyncio.run(fetch(pr))\n"
+    finding = at(source.lstrip("\ufeff"), "AG101", "asyncio.run")
+    fixed = fix_source(source, [finding]).source
+    assert fixed.startswith("\ufefffrom asgiref.sync import async_to_sync\n")
+    assert fix_source(source, [at("x = (\n", "AG101", "x")]).source == source
+
+
 # --- AG101 ----------------------------------------------------------------------------
 
 RUN = """\
