@@ -8,6 +8,8 @@ file + ``os.replace``); an unreadable or corrupted entry is ignored and rebuilt.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +29,18 @@ class CacheEntry:
     skipped: bool = False
 
 
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Digest of the audit's own code: a changed rule or fact layout never reads old entries."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 class Cache:
     def __init__(self, root: Path, version: str, fingerprint: str) -> None:
-        self.folder = root / f"v{version}-{fingerprint}"
+        self.folder = root / f"v{version}-{code_fingerprint()}-{fingerprint}"
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.pickle"
