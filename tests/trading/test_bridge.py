@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from async_guard import AsyncGuardError
 from async_guard.bridge import BridgeError, run_async, sync_twin
@@ -156,6 +156,8 @@ def test_the_runtime_guard_sees_asyncio_run_and_not_run_async(
             asyncio.run(work("escaped"))
     assert info.value.code == "AGR101"
     assert "AGR101" in {event["code"] for event in async_guard_events}
+    # That thread opened a connection of its own (AGR107): close it there, as nothing else will.
+    asyncio.run(sync_to_async(connections.close_all)())
     # raise mode: the escaping query never ran; the bridged one committed with the caller.
     assert set(user_model.objects.values_list("username", flat=True)) == {"bridged"}
 
