@@ -4,19 +4,34 @@ The real worker and server processes of ``tests/runtime_integration`` run with
 these settings: the lab's tasks and views (``tests/guardlab``) beside the
 project's own, and every ``async_guard`` event written to stderr as one JSON
 line (``async_guard.runtime.logging.JsonFormatter``), which the tests parse.
-``ASYNC_GUARD_MODE`` picks the mode, as in the reference settings.
+``ASYNC_GUARD_MODE`` picks the mode, as in the reference settings;
+``GUARDLAB_WITHOUT_GUARD=1`` leaves async_guard out altogether (the overhead
+benchmark's baseline); ``GUARDLAB_FAULTS`` breaks guard internals on purpose
+(``tests/guardlab/apps.py``).
 """
 
 from __future__ import annotations
+
+import os
 
 from settings import *  # noqa: F403
 from settings import DATABASES, INSTALLED_APPS, MIDDLEWARE
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.guardlab"]
-# Outside the guard's middleware: the guard runs its end-of-request checks in
-# the response's close(), and the lab's marker must come after them. It does
-# nothing else, so the guard still sees every exception and every query.
-MIDDLEWARE = ["tests.guardlab.middleware.FinishedMarkerMiddleware", *MIDDLEWARE]
+
+# The end-of-unit markers the tests wait for (off in the overhead benchmark:
+# a log line per request would be most of what it measures).
+GUARDLAB_MARKERS = os.environ.get("GUARDLAB_MARKERS", "1") == "1"
+if GUARDLAB_MARKERS:
+    # Outside the guard's middleware: the guard runs its end-of-request checks
+    # in the response's close(), and the lab's marker must come after them. It
+    # does nothing else, so the guard still sees every exception and query.
+    MIDDLEWARE = ["tests.guardlab.middleware.FinishedMarkerMiddleware", *MIDDLEWARE]
+
+if os.environ.get("GUARDLAB_WITHOUT_GUARD") == "1":
+    # The same project without async_guard at all: the overhead benchmark's baseline.
+    INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "async_guard"]
+    MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("async_guard.")]
 ROOT_URLCONF = "tests.guardlab.urls"
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

@@ -56,10 +56,12 @@ class GuardlabConfig(AppConfig):
 
     def ready(self) -> None:
         from celery.signals import task_postrun
+        from django.conf import settings
 
-        # Connected after async_guard's receivers (this app comes later in
-        # INSTALLED_APPS), so the marker follows the guard's end-of-task checks.
-        task_postrun.connect(_mark_task_finished, weak=False, dispatch_uid="guardlab-finished")
+        if getattr(settings, "GUARDLAB_MARKERS", True):
+            # Connected after async_guard's receivers (this app comes later in
+            # INSTALLED_APPS), so the marker follows the guard's end-of-task checks.
+            task_postrun.connect(_mark_task_finished, weak=False, dispatch_uid="guardlab-finished")
         spec = os.environ.get(FAULTS_ENV, "")
         if spec:
             logger.warning("guardlab: injected faults %s", ", ".join(inject_faults(spec)))

@@ -118,6 +118,32 @@ def row_lock_async_to_sync(pk: int) -> str:
     return _save_under_row_lock(pk, lambda fn, *args: async_to_sync(fn)(*args))
 
 
+# -- AGR109: a bridge inside a bridge ------------------------------------------------
+
+
+def _sdk_sync_twin(pk: int) -> str:
+    """Seed 001's "pattern 3": a ``_sync`` twin that runs its coroutine with ``asyncio.run``."""
+    return asyncio.run(read_symbol(pk))
+
+
+def _sdk_sync_twin_bridged(pk: int) -> str:
+    return async_to_sync(read_symbol)(pk)
+
+
+async def _service(pk: int, twin: Callable[[int], str]) -> str:
+    # Async code calling the sync twin through sync_to_async: the twin runs on
+    # the caller's thread, whose CurrentThreadExecutor is busy running it.
+    return await sync_to_async(twin)(pk)
+
+
+def twin_with_asyncio_run_inside_bridge(pk: int) -> str:
+    return async_to_sync(_service)(pk, _sdk_sync_twin)
+
+
+def twin_with_async_to_sync_inside_bridge(pk: int) -> str:
+    return async_to_sync(_service)(pk, _sdk_sync_twin_bridged)
+
+
 # -- AGR102: a loop left open ---------------------------------------------------------
 
 
@@ -234,6 +260,7 @@ PROGRAMS: dict[str, tuple[Program, Program]] = {
     "read": (read_asyncio_run, read_async_to_sync),
     "rollback": (rollback_asyncio_run, rollback_async_to_sync),
     "row_lock": (row_lock_asyncio_run, row_lock_async_to_sync),
+    "nested_bridge": (twin_with_asyncio_run_inside_bridge, twin_with_async_to_sync_inside_bridge),
     "loop_open": (loop_left_open, loop_closed_in_finally),
     "closed_loop_current": (closed_loop_left_current, runner_resets_current_loop),
     "never_awaited": (coroutine_never_awaited, coroutine_bridged),

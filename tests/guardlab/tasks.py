@@ -7,6 +7,7 @@ and a task run eagerly inside a running event loop (AGR104).
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -30,6 +31,12 @@ _register_programs()
 def ping(pk: int = 0) -> str:
     """The trivial task: the throughput benchmark's unit, and AGR104's victim."""
     return "pong"
+
+
+@shared_task(name="guardlab.clock")
+def clock() -> float:
+    """The worker's own clock, so a benchmark times the worker and not its broker round trips."""
+    return time.perf_counter()
 
 
 @shared_task(name="guardlab.async_task.bad")

@@ -50,6 +50,8 @@ BOTH: list[tuple[Case, Case | None]] = [
     (case(_program("read", "good"), outcome=200),) * 2,
     (case(_program("rollback", "bad"), "AGR101", allowed=OFF_THREAD, outcome=200), None),
     (case(_program("rollback", "good"), outcome=200),) * 2,
+    (case(_program("nested_bridge", "bad"), "AGR109", outcome=500),) * 2,
+    (case(_program("nested_bridge", "good"), outcome=200),) * 2,
     (case(_program("loop_open", "bad"), "AGR102", outcome=200),) * 2,
     (case(_program("loop_open", "good"), outcome=200),) * 2,
     (case(_program("closed_loop_current", "bad"), "AGR103", outcome=200),) * 2,

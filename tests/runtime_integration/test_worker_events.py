@@ -43,6 +43,10 @@ CASES = [
     # The harm, in warn mode: the write survives the caller's rollback.
     case("guardlab.rollback.bad", "AGR101", allowed=OFF_THREAD, outcome="closing"),
     case("guardlab.rollback.good", outcome="open"),
+    # A sync twin with asyncio.run, called through sync_to_async from bridged
+    # code: its ORM call waits for the thread it runs on. asgiref refuses it.
+    case("guardlab.nested_bridge.bad", "AGR109", outcome="FAILURE"),
+    case("guardlab.nested_bridge.good", outcome="SPY"),
     case("guardlab.loop_open.bad", "AGR102"),
     case("guardlab.loop_open.good"),
     case("guardlab.closed_loop_current.bad", "AGR103"),

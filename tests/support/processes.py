@@ -147,14 +147,16 @@ def celery_worker(
     env: dict[str, str] | None = None,
     broker_url: str | None = None,
     extra_args: tuple[str, ...] = (),
+    queue: str | None = None,
 ) -> Iterator[Process]:
     """A real ``celery worker`` on the reference project's app, on a queue of its own.
 
     The queue name is in ``process.info["queue"]``: send tasks there
     (``task.apply_async(queue=...)``) so that no other worker, and no message
-    left over from an earlier run, can interfere.
+    left over from an earlier run, can interfere. Pass ``queue`` to consume a
+    queue filled before the worker starts (a throughput benchmark does).
     """
-    queue = f"test-{uuid.uuid4().hex[:10]}"
+    queue = queue or f"test-{uuid.uuid4().hex[:10]}"
     child_env = env if env is not None else subprocess_env()
     if broker_url:
         child_env = {**child_env, "CELERY_BROKER_URL": broker_url}

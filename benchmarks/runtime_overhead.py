@@ -1,0 +1,365 @@
+"""What does leaving the runtime guard on cost? Medians, with and without it, in one run.
+
+Usage (from the repository root, in the virtualenv, with PostgreSQL and Redis
+on 127.0.0.1)::
+
+    python benchmarks/runtime_overhead.py                 # print the table
+    python benchmarks/runtime_overhead.py --write-docs    # and update docs/performance.md
+
+The Django measurements run in long-lived child processes, one per variant,
+all on ``settings.guardlab`` (the reference project plus the lab's views):
+
+- ``guard``: async_guard installed, its middleware first, ``MODE=warn``;
+- ``bare``: the same project without async_guard at all (``GUARDLAB_WITHOUT_GUARD=1``);
+- ``asyncio debug``: ``bare`` with ``PYTHONASYNCIODEBUG=1``, the tool people turn on today.
+
+The parent asks each child in turn, round after round, to time a batch of
+operations, so that a slow patch of the (noisy, 2-core) machine hurts every
+variant alike, and reports the median time per operation and its ratio to
+``bare``. Operations: a minimal sync view through Django's test client, an
+async view through the async test client, an ORM ``get()`` by primary key on
+PostgreSQL and ``SELECT 1`` on SQLite in memory (both inside a unit of work,
+a ``watch()`` block, where the guard is active). The worker measurement runs
+real Celery workers (solo pool, real Redis), a fresh one per round, on a
+queue filled with 2,000 trivial tasks before it starts, timed by the worker's
+own clock from a first to a last marker task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "performance.md"
+SECTION = "## Runtime overhead"
+POSTGRES = "postgres://postgres@127.0.0.1:5432/async_guard_bench"
+SQLITE_MEMORY = "sqlite://:memory:"
+
+VARIANTS: dict[str, dict[str, str]] = {
+    "guard": {"ASYNC_GUARD_MODE": "warn"},
+    "bare": {"GUARDLAB_WITHOUT_GUARD": "1"},
+    "asyncio debug": {"GUARDLAB_WITHOUT_GUARD": "1", "PYTHONASYNCIODEBUG": "1"},
+}
+
+
+@dataclass
+class Measure:
+    """One operation: how the child runs it, on which database, how many per batch, the goal."""
+
+    name: str
+    op: str
+    database: str
+    batch: int
+    goal: str
+    variants: tuple[str, ...] = ("guard", "bare", "asyncio debug")
+    times: dict[str, list[float]] = field(default_factory=dict)
+
+
+PAIR = ("guard", "bare")  # asyncio debug mode changes nothing without a loop
+MEASURES = [
+    Measure("minimal sync view, test client", "sync_view", SQLITE_MEMORY, 200, "<= 1.03x"),
+    Measure("async view, async test client", "async_view", SQLITE_MEMORY, 100, "(none)"),
+    Measure("ORM get() by pk, PostgreSQL", "orm_get", POSTGRES, 200, "<= 1.02x", PAIR),
+    Measure("SELECT 1, SQLite in memory", "select_1", SQLITE_MEMORY, 2000, "<= 1.10x", PAIR),
+]  # fmt: skip
+
+
+# -- the child: one variant, one database ---------------------------------------------
+
+
+def child() -> int:
+    """Serve ``<op> <count>`` requests on stdin with the seconds they took, one per line."""
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.test import AsyncClient, Client
+
+    guarded = "async_guard" in settings.INSTALLED_APPS
+    unit: Callable[[], Any] = contextlib.nullcontext
+    if guarded:
+        from async_guard import watch
+
+        unit = watch  # type: ignore[assignment]
+    pk = _position() if connection.vendor == "postgresql" else 0
+    client, async_client = Client(), AsyncClient()
+
+    def sync_view(count: int) -> None:
+        for _ in range(count):
+            client.get("/health/")
+
+    def async_view(count: int) -> None:
+        import asyncio
+
+        async def requests() -> None:
+            for _ in range(count):
+                await async_client.get("/guardlab/async/async-to-sync/good/0/")
+
+        asyncio.run(requests())
+
+    def orm_get(count: int) -> None:
+        from trading.models import Position
+
+        with unit("bench"):
+            for _ in range(count):
+                Position.objects.get(pk=pk)
+
+    def select_1(count: int) -> None:
+        with unit("bench"), connection.cursor() as cursor:
+            for _ in range(count):
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+
+    ops = {f.__name__: f for f in (sync_view, async_view, orm_get, select_1)}
+    print("ready", flush=True)
+    for line in sys.stdin:
+        op, count = line.split()
+        start = time.perf_counter()
+        ops[op](int(count))
+        print(time.perf_counter() - start, flush=True)
+    return 0
+
+
+def _position() -> int:
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+
+    from trading.models import Position, TradingAccount
+
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    account, _ = TradingAccount.objects.get_or_create(user=user, account_number="BENCH")
+    position = Position.objects.filter(user=user).first() or Position.objects.create(
+        user=user, account=account, symbol="SPY", opening_credit=Decimal("1.00")
+    )
+    return int(position.pk)
+
+
+# -- the parent ----------------------------------------------------------------------
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONASYNCIODEBUG",)}
+    env.update(
+        DJANGO_SETTINGS_MODULE="settings.guardlab",
+        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+        CELERY_TASK_ALWAYS_EAGER="0",
+        GUARDLAB_MARKERS="0",
+    )
+    env.update(extra)
+    return env
+
+
+class Child:
+    def __init__(self, variant: str, database: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--child"],
+            cwd=ROOT,
+            env=_env(DATABASE_URL=database, **VARIANTS[variant]),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        if self._read() != "ready":
+            raise RuntimeError(f"benchmark child {variant} on {database} did not start")
+
+    def _read(self) -> str:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"benchmark child exited with {self.proc.wait(timeout=10)}")
+        return line.strip()
+
+    def time(self, op: str, count: int) -> float:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"{op} {count}\n")
+        self.proc.stdin.flush()
+        return float(self._read())
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+
+def prepare_postgres() -> None:
+    """Create and migrate the benchmark's own PostgreSQL database (never the tests' one)."""
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+        if not c.execute(
+            "SELECT 1 FROM pg_database WHERE datname = 'async_guard_bench'"
+        ).fetchone():
+            c.execute("CREATE DATABASE async_guard_bench")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT, env=_env(DATABASE_URL=POSTGRES, GUARDLAB_WITHOUT_GUARD="1"), check=True,
+    )  # fmt: skip
+
+
+def run_django(rounds: int, measures: list[Measure]) -> None:
+    children: dict[tuple[str, str], Child] = {}
+    try:
+        for measure in measures:
+            for variant in measure.variants:
+                key = (variant, measure.database)
+                if key not in children:
+                    children[key] = Child(variant, measure.database)
+                children[key].time(measure.op, measure.batch)  # warm-up, not counted
+        for round_no in range(rounds):
+            for measure in measures:
+                order = list(measure.variants)
+                if round_no % 2:
+                    order.reverse()
+                for variant in order:
+                    seconds = children[(variant, measure.database)].time(measure.op, measure.batch)
+                    measure.times.setdefault(variant, []).append(seconds / measure.batch)
+    finally:
+        for child_process in children.values():
+            child_process.close()
+
+
+def run_worker(rounds: int, tasks: int) -> dict[str, list[float]]:
+    """Seconds per task on a real solo worker, with and without the guard, rounds alternating."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
+    import django
+
+    django.setup()
+    from settings.celery import app
+    from tests.support.processes import celery_worker
+
+    results: dict[str, list[float]] = {"guard": [], "bare": []}
+    with tempfile.TemporaryDirectory() as logs:
+        for round_no in range(rounds):
+            order = ["guard", "bare"] if round_no % 2 == 0 else ["bare", "guard"]
+            for variant in order:
+                queue = f"bench-{uuid.uuid4().hex[:10]}"
+                first = app.send_task("guardlab.clock", queue=queue)
+                with app.producer_or_acquire() as producer:
+                    for _ in range(tasks):
+                        app.send_task(
+                            "guardlab.ping", queue=queue, ignore_result=True, producer=producer
+                        )
+                last = app.send_task("guardlab.clock", queue=queue)
+                env = _env(DATABASE_URL=SQLITE_MEMORY, **VARIANTS[variant])
+                with celery_worker(Path(logs), pool="solo", env=env, queue=queue) as worker:
+                    start, end = first.get(timeout=120), last.get(timeout=300)
+                    worker.stop(timeout=5)
+                results[variant].append((end - start) / tasks)
+    return results
+
+
+def paired_ratio(numerator: list[float], denominator: list[float]) -> float:
+    """Median of the round-by-round ratios: each pair ran back to back, under the same load."""
+    return statistics.median(n / d for n, d in zip(numerator, denominator, strict=True))
+
+
+def table(measures: list[Measure], worker: dict[str, list[float]] | None, tasks: int) -> str:
+    lines = [
+        "| operation | bare | guard | guard / bare | goal | asyncio debug / bare |",
+        "|---|---:|---:|---:|---|---:|",
+    ]
+    for m in measures:
+        bare, guard = m.times["bare"], m.times["guard"]
+        debug = m.times.get("asyncio debug")
+        lines.append(
+            f"| {m.name} | {statistics.median(bare) * 1e6:.1f} µs "
+            f"| {statistics.median(guard) * 1e6:.1f} µs | {paired_ratio(guard, bare):.3f}x "
+            f"| {m.goal} | {f'{paired_ratio(debug, bare):.3f}x' if debug else '-'} |"
+        )
+    if worker:
+        bare, guard = worker["bare"], worker["guard"]
+        lines.append(
+            f"| worker throughput, {tasks:,} trivial tasks (Redis, solo pool) "
+            f"| {1 / statistics.median(bare):,.0f} tasks/s "
+            f"| {1 / statistics.median(guard):,.0f} tasks/s "
+            f"| {paired_ratio(bare, guard):.3f}x throughput | >= 0.97x | - |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    return (
+        f"{os.cpu_count()} cores, {platform.machine()}, Linux {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def write_section(text: str, docs: Path = DOCS) -> None:
+    """Replace (or append) this section of ``docs`` atomically, leaving every other one alone."""
+    current = docs.read_text(encoding="utf-8") if docs.exists() else "# Performance\n"
+    start = current.find(f"\n{SECTION}\n")
+    if start == -1:
+        updated = current.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
+    else:
+        end = current.find("\n## ", start + len(SECTION) + 2)
+        tail = current[end:] if end != -1 else "\n"
+        updated = current[: start + 1] + text.rstrip("\n") + "\n" + tail
+    temporary = docs.with_name(f".{docs.name}.{os.getpid()}.tmp")
+    temporary.write_text(updated, encoding="utf-8")
+    os.replace(temporary, docs)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=30, help="Django rounds (default 30)")
+    parser.add_argument("--worker-rounds", type=int, default=4, help="worker rounds per variant")
+    parser.add_argument("--tasks", type=int, default=2000, help="tasks per worker round")
+    parser.add_argument("--no-worker", action="store_true", help="skip the worker measurement")
+    parser.add_argument("--write-docs", action="store_true", help=f"update {SECTION!r}")
+    args = parser.parse_args(argv)
+    if args.child:
+        return child()
+
+    prepare_postgres()
+    started = time.monotonic()
+    run_django(args.rounds, MEASURES)
+    worker = None if args.no_worker else run_worker(args.worker_rounds, args.tasks)
+    result = table(MEASURES, worker, args.tasks)
+    command = "python benchmarks/runtime_overhead.py " + " ".join(
+        a for a in (argv if argv is not None else sys.argv[1:]) if a != "--write-docs"
+    )
+    section = "\n".join(
+        [
+            SECTION,
+            "",
+            f"Measured {datetime.date.today().isoformat()} on {machine()}, "
+            f"in {time.monotonic() - started:.0f} s, with `{command.strip()}`: "
+            f"{args.rounds} rounds per operation ({args.worker_rounds} for the worker), each "
+            "running every variant back to back in alternating order; times are medians per "
+            "operation, ratios the median of the rounds' own ratios (robust to the load of "
+            "a shared machine drifting between rounds).",
+            "",
+            result,
+            "",
+        ]
+    )
+    print(section)
+    if args.write_docs:
+        write_section(section)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
