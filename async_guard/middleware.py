@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponseBase
 
 from async_guard.runtime import events
 from async_guard.runtime.state import Unit, current_unit
-from async_guard.runtime.unit import Entered, begin, end, escaped, finish, leave
+from async_guard.runtime.unit import Entered, begin, end, escaped, finish, leave, run
 
 
 class AsyncGuardMiddleware:
@@ -38,11 +38,11 @@ class AsyncGuardMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        entered = begin("request", request_label(request), is_async=False)
+        entered = begin("request", request_label(request), is_async=False, named=True)
         if entered is None:
             return self.get_response(request)
         try:
-            response = self.get_response(request)
+            response = run(entered, self.get_response, request)
         except BaseException as exc:
             end(entered, exc)
             raise

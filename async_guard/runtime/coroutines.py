@@ -4,19 +4,30 @@ CPython reports an unawaited coroutine when it is garbage-collected, which
 can be long after, in another unit of work, or in none. So the event is
 attributed by the coroutine's origin: sync units turn on
 ``sys.set_coroutine_origin_tracking_depth`` for their own thread while they
-run (coroutines are rare in sync code, so the cost stays off the hot path of
-async code), which records the creating frames in ``cr_origin``. CPython calls
-``warnings._warn_unawaited_coroutine(coro)`` for every such coroutine, before
-any warning filter applies; the hook reads the origin there.
+run, and async units for their sync thread while it runs their work (a sync
+view under ASGI); coroutines are rare in sync code, so the cost stays off the
+hot path of async code. CPython then records the creating frames in
+``cr_origin``, and calls ``warnings._warn_unawaited_coroutine(coro)`` for
+every unawaited coroutine, before any warning filter applies; the hook reads
+the origin there.
 
-Which unit made it: the depth each unit sets is ``ORIGIN_DEPTH + slot``,
-where ``slot`` is the unit's place in a process-wide ring of the last
-``RING`` sync units, so the length of ``cr_origin`` names the unit, whichever
-thread collects the coroutine. Two limits, both documented: a coroutine
-created so high up the stack that ``cr_origin`` reaches the thread's first
-frame cannot be decoded (it goes to the unit running when it is collected),
-and one collected after ``RING`` more sync units started goes to the unit
-that took its slot since.
+Which unit made it, whichever thread collects the coroutine and however
+much later: every tracking unit takes a slot in a process-wide ring, and the
+origin carries the slot in one of two ways.
+
+* Requests (sync path), ``@watch()``-ed functions and an async unit's sync
+  work run their body through a *trampoline*, one of ``NAMED`` tiny functions
+  named ``_async_guard_unit_<slot>``; with a deep enough tracking depth the
+  trampoline's frame is in ``cr_origin``, and its name is the slot.
+* Other units (Celery tasks, ``with watch()``) have no frame of ours under
+  their body: their tracking depth is ``ORIGIN_DEPTH + slot % RING``, so the
+  length of ``cr_origin`` is the slot (modulo ``RING``).
+
+Limits: a coroutine created so high up the stack that ``cr_origin`` reaches
+the thread's first frame cannot be decoded by length, and one collected after
+``RING`` (length) or ``NAMED`` (trampoline) more units goes to the unit that
+took its slot since. Undecodable coroutines go to the unit running when they
+are collected.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ from __future__ import annotations
 import itertools
 import sys
 import threading
+import types
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -33,10 +45,30 @@ from async_guard.runtime.state import Unit, current_unit
 
 ORIGIN_DEPTH = 8
 RING = 16
+NAMED = 256
+# Deep enough to reach a trampoline under a Django view or a bridged coroutine.
+TRAMPOLINE_DEPTH = 48
+PREFIX = "_async_guard_unit_"
 
-# The last RING sync units, by slot. ``next(_serial)`` is atomic under the GIL.
-recent: list[Unit | None] = [None] * RING
+# The last NAMED tracking units by slot, and the last RING by slot % RING.
+# ``next(_serial)`` is atomic under the GIL.
+recent: list[Unit | None] = [None] * NAMED
+by_length: list[Unit | None] = [None] * RING
 _serial = itertools.count()
+
+
+def _trampolines() -> tuple[Callable[..., Any], ...]:
+    def trampoline(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    code = trampoline.__code__
+    return tuple(
+        types.FunctionType(code.replace(co_name=f"{PREFIX}{n}", co_qualname=f"{PREFIX}{n}"), {})
+        for n in range(NAMED)
+    )
+
+
+TRAMPOLINES = _trampolines()
 
 # Where a thread's stack starts: an origin ending here may have been cut short.
 _BOTTOM_FUNCTIONS = frozenset({"<module>", "_bootstrap", "_run_module_as_main", "_run_code"})
@@ -46,25 +78,46 @@ _BOTTOM_FUNCTIONS = frozenset({"<module>", "_bootstrap", "_run_module_as_main", 
 last_unit = threading.local()
 
 
-def start_tracking(unit: Unit) -> int | None:
-    """Turn origin tracking on for this thread; the previous depth to restore, or None."""
+def slot_of(unit: Unit) -> int:
+    if unit.slot is None:
+        unit.slot = next(_serial) % NAMED
+        recent[unit.slot] = unit
+        by_length[unit.slot % RING] = unit
+    return unit.slot
+
+
+def start_tracking(unit: Unit, *, named: bool = False) -> int | None:
+    """Turn origin tracking on for this thread; the previous depth to restore, or None.
+
+    ``named``: the unit's body runs under :func:`run_as`, so the trampoline
+    names it; else the depth itself encodes the slot.
+    """
     previous = sys.get_coroutine_origin_tracking_depth()
     if previous >= ORIGIN_DEPTH:
         return None  # someone (asyncio debug mode) already tracks: leave it be
-    slot = next(_serial) % RING
-    recent[slot] = unit
-    sys.set_coroutine_origin_tracking_depth(ORIGIN_DEPTH + slot)
+    slot = slot_of(unit)
+    sys.set_coroutine_origin_tracking_depth(
+        TRAMPOLINE_DEPTH if named else ORIGIN_DEPTH + slot % RING
+    )
     return previous
+
+
+def run_as(unit: Unit, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """Call ``func`` under the unit's trampoline frame."""
+    return TRAMPOLINES[slot_of(unit)](func, *args, **kwargs)
 
 
 def creator(coro: Any) -> Unit | None:
     origin = getattr(coro, "cr_origin", None)
     if not origin:
         return None
+    for _file, _line, function in origin:
+        if function.startswith(PREFIX):
+            return recent[int(function[len(PREFIX) :])]
     if origin[-1][2] in _BOTTOM_FUNCTIONS:
         return None  # the stack was shallower than the depth asked for
     slot = len(origin) - ORIGIN_DEPTH
-    return recent[slot] if 0 <= slot < RING else None
+    return by_length[slot] if 0 <= slot < RING else None
 
 
 _original: list[Callable[[Any], None]] = []

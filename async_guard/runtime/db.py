@@ -28,7 +28,7 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from async_guard.errors import AsyncGuardError
-from async_guard.runtime import events
+from async_guard.runtime import coroutines, events
 from async_guard.runtime.state import Unit, current_unit
 
 _get_ident = threading.get_ident
@@ -160,7 +160,16 @@ def enter_worker(unit: Unit, func: Callable[..., Any], *args: Any) -> Any:
                 watch_this_thread()
         except Exception as exc:
             events.internal_error("executor thread watch", exc)
-    return func(*args)
+    if not (unit.is_async and unit.owner_ident == _get_ident()):
+        return func(*args)
+    # The async unit's sync work (a sync view under ASGI): track coroutine
+    # origins here while it runs, as a sync unit does on its own thread.
+    previous = coroutines.start_tracking(unit, named=True)
+    try:
+        return coroutines.run_as(unit, func, *args)
+    finally:
+        if previous is not None:
+            sys.set_coroutine_origin_tracking_depth(previous)
 
 
 def watch_this_thread() -> None:

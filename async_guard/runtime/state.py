@@ -40,6 +40,7 @@ class Unit:
         "owner_name",
         "routing",
         "seen",
+        "slot",
     )
 
     def __init__(self, kind: str, label: str, *, is_async: bool) -> None:
@@ -58,6 +59,8 @@ class Unit:
         self.connections: list[tuple[str, BaseDatabaseWrapper, str, tuple[Where, ...]]] = []
         self.seen: set[tuple[str, object]] = set()
         self.origin_depth: int | None = None
+        # Its place in the ring of units that track coroutine origins (AGR106).
+        self.slot: int | None = None
         # An async unit's view of asgiref's routing, captured where it started.
         self.routing: tuple[Any, ...] | None = None
 

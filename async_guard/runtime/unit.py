@@ -33,8 +33,11 @@ from async_guard.runtime.state import Unit, current_unit
 Entered = tuple[Unit, Token[Unit | None]]
 
 
-def begin(kind: str, label: str, *, is_async: bool) -> Entered | None:
-    """Start a unit of work in the current context; ``None`` when the guard is off."""
+def begin(kind: str, label: str, *, is_async: bool, named: bool = False) -> Entered | None:
+    """Start a unit of work in the current context; ``None`` when the guard is off.
+
+    ``named``: the caller runs the unit's body through :func:`run` (AGR106 attribution).
+    """
     try:
         if conf.mode() == "off":
             return None
@@ -56,7 +59,7 @@ def begin(kind: str, label: str, *, is_async: bool) -> Entered | None:
                     "code, or make it async",
                 )
             db.capture_owner_dbs(unit)
-            unit.origin_depth = coroutines.start_tracking(unit)
+            unit.origin_depth = coroutines.start_tracking(unit, named=named)
         return unit, current_unit.set(unit)
     except AsyncGuardError:
         raise
@@ -126,6 +129,11 @@ def end(entered: Entered, exc: BaseException | None = None) -> None:
     finish(entered[0], exc)
 
 
+def run(entered: Entered, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """Run a sync unit's body, so that coroutines it makes carry the unit in their origin."""
+    return coroutines.run_as(entered[0], func, *args, **kwargs)
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -181,7 +189,15 @@ class watch:
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with watch(name):
+            entered = begin("watch", name, is_async=False, named=True)
+            if entered is None:
                 return func(*args, **kwargs)
+            try:
+                result = run(entered, func, *args, **kwargs)
+            except BaseException as exc:
+                end(entered, exc)
+                raise
+            end(entered)
+            return result
 
         return cast(F, wrapper)

@@ -208,3 +208,24 @@ def test_origin_of_without_user_frames():
 
     assert coroutines.origin_of(Fake()) == ()
     assert coroutines.creator(Fake()) is None
+
+
+@override_settings(ROOT_URLCONF="tests.runtime.urls")
+def test_asgi_sync_view_coroutine_is_attributed_to_its_request(guard_events):
+    import gc
+    import logging
+    import warnings
+
+    logger = logging.getLogger("django.request")
+    logger.disabled = True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            assert _asgi_get("/returns-coroutine/")["status"] == 500
+            with async_guard.watch("later"):
+                gc.collect()
+    finally:
+        logger.disabled = False
+    by_code = {event["code"]: event for event in guard_events}
+    assert by_code["AGR105"]["unit"] == "GET /returns-coroutine/"
+    assert by_code["AGR106"]["unit"] == "GET /returns-coroutine/"
