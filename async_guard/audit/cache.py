@@ -13,10 +13,14 @@ import hashlib
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from async_guard.audit.atomic import atomic_write
 from async_guard.audit.finding import Finding
 from async_guard.audit.index import FileFacts
+
+if TYPE_CHECKING:
+    from async_guard.audit.engine import AuditResult
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,25 @@ class Cache:
         except Exception:  # corrupted, truncated, or from another version: rebuild
             return None
         return entry if isinstance(entry, CacheEntry) else None
+
+    def load_run(self, key: str) -> AuditResult | None:
+        """The whole result of an earlier run over exactly the same files, if kept."""
+        try:
+            with (self.folder / "runs" / f"{key}.pickle").open("rb") as handle:
+                result = pickle.load(handle)
+        except Exception:  # missing, corrupted or stale: run again
+            return None
+        return result if type(result).__name__ == "AuditResult" else None
+
+    def store_run(self, key: str, result: AuditResult) -> None:
+        folder = self.folder / "runs"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for old in folder.glob("*.pickle"):  # only the latest run is worth keeping
+                old.unlink(missing_ok=True)
+            atomic_write(folder / f"{key}.pickle", pickle.dumps(result, pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            pass
 
     def store(self, key: str, entry: CacheEntry) -> None:
         target = self._path(key)

@@ -12,6 +12,7 @@ import builtins
 import errno
 import functools
 import io
+import os
 import re
 import stat
 import sys
@@ -116,7 +117,7 @@ def module_name(path: str) -> tuple[str, bool]:
     is_package = p.name == "__init__.py"
     own: list[str] = [] if is_package else [p.stem]
     if p.exists():
-        parts = [*_package_of(str(p.resolve().parent)), *own]
+        parts = [*_package_of(os.path.dirname(os.path.abspath(p))), *own]
     else:
         parts = [part for part in p.parent.parts if part not in ("/", ".", "..")] + own
     return ".".join(parts) or "__main__", is_package
