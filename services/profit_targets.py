@@ -53,7 +53,8 @@ ACTIVE = frozenset(
         OrderStatus.CONTINGENT,
     }
 )
-_CLOSING = {"Sell to Open": "Buy to Close", "Buy to Open": "Sell to Close"}
+#: the action that closes a leg opened with the key
+CLOSING_ACTION = {"Sell to Open": "Buy to Close", "Buy to Open": "Sell to Close"}
 TRADE_STATUS = {
     OrderStatus.LIVE: "live",
     OrderStatus.RECEIVED: "live",
@@ -174,7 +175,7 @@ def target_for(snapshot: PositionSnapshot, profit_pct: Decimal) -> TargetSpec:
     """Buy back the spread at ``opening_credit * (1 - profit_pct/100)``, every leg closed."""
     if not Decimal(0) < profit_pct < Decimal(100):
         raise ProfitTargetError(f"profit percentage must be between 0 and 100, got {profit_pct}")
-    if len(snapshot.legs) != 2 or {leg.action for leg in snapshot.legs} != set(_CLOSING):
+    if len(snapshot.legs) != 2 or {leg.action for leg in snapshot.legs} != set(CLOSING_ACTION):
         raise ProfitTargetError(
             f"position {snapshot.id}: a call spread needs one 'Sell to Open' and one "
             f"'Buy to Open' leg, got {[leg.action for leg in snapshot.legs]}"
@@ -185,9 +186,8 @@ def target_for(snapshot: PositionSnapshot, profit_pct: Decimal) -> TargetSpec:
         )
     debit = (snapshot.opening_credit * (100 - profit_pct) / 100).quantize(CENT, ROUND_HALF_UP)
     debit = max(debit, CENT)
-    legs = tuple(
-        sorted(LegSpec(leg.symbol, _CLOSING[leg.action], leg.quantity) for leg in snapshot.legs)
-    )
+    closing = (LegSpec(x.symbol, CLOSING_ACTION[x.action], x.quantity) for x in snapshot.legs)
+    legs = tuple(sorted(closing))
     fingerprint = "|".join(f"{x.symbol},{x.action},{x.quantity}" for x in legs) + f"|{debit}"
     digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:12]
     return TargetSpec(snapshot.id, legs, debit, profit_pct, client_ref_prefix(snapshot.id) + digest)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from services.profit_targets import CLOSING_ACTION
 from trading.models import Position, Trade, TradingAccount
 from trading.sandbox.server import SandboxBroker
 
@@ -84,12 +85,11 @@ QUOTES = {"SPY": ("598.10", "598.14"), "QQQ": ("515.20", "515.26"), "IWM": ("236
 
 
 def _closing_legs(legs: list[dict[str, object]]) -> list[dict[str, object]]:
-    close = {"Sell to Open": "Buy to Close", "Buy to Open": "Sell to Close"}
     return [
         {
             "instrument-type": "Equity Option",
             "symbol": leg["symbol"],
-            "action": close[str(leg["action"])],
+            "action": CLOSING_ACTION[str(leg["action"])],
             "quantity": leg["quantity"],
         }
         for leg in legs

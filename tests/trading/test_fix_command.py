@@ -11,6 +11,7 @@ import pytest
 from django.core import serializers
 from django.core.management import CommandError, call_command
 
+from services.profit_targets import CLOSING_ACTION
 from tests.trading.conftest import dump_database
 from trading import demo
 from trading.management.commands import fix_call_spread_profit_targets as fix_module
@@ -23,8 +24,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning"),
 ]
 
-CLOSE = {"Sell to Open": "Buy to Close", "Buy to Open": "Sell to Close"}
-
 
 def run_fix(*args: str) -> tuple[str, str, str | None]:
     out, err = StringIO(), StringIO()
@@ -36,9 +35,8 @@ def run_fix(*args: str) -> tuple[str, str, str | None]:
 
 
 def closing_legs(position: Position) -> list[tuple[str, str, str]]:
-    return sorted(
-        (leg["symbol"], CLOSE[leg["action"]], str(leg["quantity"])) for leg in position.legs
-    )
+    legs = position.legs
+    return sorted((x["symbol"], CLOSING_ACTION[x["action"]], str(x["quantity"])) for x in legs)
 
 
 def live_targets(broker: SandboxBroker, position: Position) -> list[dict[str, Any]]:
