@@ -23,3 +23,16 @@ def user_model():
     from django.contrib.auth import get_user_model
 
     return get_user_model()
+
+
+def expect_synchronous_only(coroutine_function, *args):
+    """Bridge to ``coroutine_function`` correctly; report whether Django refused its query."""
+    from django.core.exceptions import SynchronousOnlyOperation
+
+    from async_guard.bridge import run_async
+
+    try:
+        run_async(coroutine_function, *args)
+    except SynchronousOnlyOperation as exc:
+        report(True, f"SynchronousOnlyOperation in async code: {exc}")
+    report(False, "the query ran in async code")

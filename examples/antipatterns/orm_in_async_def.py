@@ -7,9 +7,6 @@ Fix: keep the ORM in sync code, or ``await Model.objects.aget(...)`` /
 ``await obj.asave()`` (these come back to the caller's thread under ``run_async``).
 """
 
-from django.core.exceptions import SynchronousOnlyOperation
-
-from async_guard.bridge import run_async
 from examples.antipatterns._setup import django_setup
 
 django_setup()  # a script: Django first, then the models
@@ -23,14 +20,9 @@ async def fix_position(position_id):
 
 
 def main():
-    from examples.antipatterns._setup import django_setup, report
+    from examples.antipatterns._setup import expect_synchronous_only
 
-    django_setup()
-    try:
-        run_async(fix_position, 33)
-    except SynchronousOnlyOperation as exc:
-        report(True, f"SynchronousOnlyOperation: {exc}")
-    report(False, "the query ran in async code")
+    expect_synchronous_only(fix_position, 33)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,7 @@ handed to ``sync_to_async``, in the async code itself. Fix:
 """
 
 from asgiref.sync import sync_to_async
-from django.core.exceptions import SynchronousOnlyOperation
 
-from async_guard.bridge import run_async
 from examples.antipatterns._setup import django_setup
 
 django_setup()  # a script: Django first, then the models
@@ -22,14 +20,9 @@ async def load(position_id):
 
 
 def main():
-    from examples.antipatterns._setup import django_setup, report
+    from examples.antipatterns._setup import expect_synchronous_only
 
-    django_setup()
-    try:
-        run_async(load, 33)
-    except SynchronousOnlyOperation as exc:
-        report(True, f"SynchronousOnlyOperation before the wrap: {exc}")
-    report(False, "the query did not run in async code")
+    expect_synchronous_only(load, 33)
 
 
 if __name__ == "__main__":
