@@ -43,7 +43,7 @@ from typing import Any
 from async_guard.runtime import events
 from async_guard.runtime.state import Unit, current_unit
 
-ORIGIN_DEPTH = 8
+ORIGIN_DEPTH = 4
 RING = 16
 NAMED = 256
 # Deep enough to reach a trampoline under a Django view or a bridged coroutine.
