@@ -67,6 +67,10 @@ class Scope:
     #: Entry context declared by the code itself (decorator, base, convention), or None.
     direct_context: str | None = None
     bases: tuple[str, ...] = field(default=())
+    #: Names of the functions defined directly in this function's body.
+    local_defs: frozenset[str] = field(default=frozenset())
+    #: For a class: follows Django's middleware convention (see _is_middleware_class).
+    middleware_convention: bool = False
 
     @property
     def class_scope(self) -> Scope | None:
@@ -187,7 +191,7 @@ def function_context(
         role = class_kind(parent.bases)
         if role is None and index is not None:
             role = index.class_role(parent.qualname)
-        return method_context(role, node.name, _is_middleware_class(parent))
+        return method_context(role, node.name, parent.middleware_convention)
     if parent.kind == "module" and _in_views_module(sf):
         args = node.args.posonlyargs + node.args.args
         if args and args[0].arg == "request":
@@ -318,10 +322,12 @@ class Walker:
     ) -> Scope:
         prefix = outer.qualname or self.sf.module
         if isinstance(node, ast.ClassDef):
-            return Scope(
+            klass = Scope(
                 "class", node, f"{prefix}.{node.name}", context=outer.context, parent=outer,
                 bases=class_bases(self.sf, node),
             )  # fmt: skip
+            klass.middleware_convention = _is_middleware_class(klass)
+            return klass
         if isinstance(node, ast.Lambda):
             return Scope(
                 "function", node, f"{prefix}.<lambda>", context="sync-function", parent=outer
@@ -344,7 +350,12 @@ class Walker:
                 context = enclosing.context
         if context is None:
             context = "async-function" if is_async else "sync-function"
+        local_defs = frozenset(
+            stmt.name
+            for stmt in node.body
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
+        )
         return Scope(
             "function", node, qualname, is_async=is_async, context=context, parent=outer,
-            direct_context=direct,
+            direct_context=direct, local_defs=local_defs,
         )  # fmt: skip

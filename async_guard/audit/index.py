@@ -57,11 +57,7 @@ def callee_name(sf: SourceFile, scope: Scope, expr: ast.AST) -> str | None:
         # a function defined in an enclosing function body
         function = scope.function
         while function is not None:
-            body = getattr(function.node, "body", [])
-            if isinstance(body, list) and any(
-                isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == expr.id
-                for s in body
-            ):
+            if expr.id in function.local_defs:
                 return f"{function.qualname}.{expr.id}"
             function = function.parent.function if function.parent else None
     return sf.resolve(expr)
