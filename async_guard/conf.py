@@ -32,7 +32,8 @@ EVENT_CODE = re.compile(r"^AGR1\d\d$")
 
 def user_settings() -> Mapping[str, Any]:
     value = getattr(settings, "ASYNC_GUARD", None)
-    return value if isinstance(value, Mapping) else {}
+    # ``type() is dict`` first: this runs at the start of every request and task.
+    return value if type(value) is dict or isinstance(value, Mapping) else {}
 
 
 def get(name: str) -> Any:
