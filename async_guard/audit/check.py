@@ -189,10 +189,9 @@ def _run(
         raise UsageError("--prune-baseline needs --baseline FILE")
     if options.fix and options.diff:
         raise UsageError("--fix and --diff exclude each other: --diff only shows the fixes")
-    if options.output and Path(options.output).parent and not Path(options.output).parent.is_dir():
+    if options.output and not Path(options.output).parent.is_dir():
         parent = Path(options.output).parent
-        if str(parent) not in ("", "."):
-            raise UsageError(f"--output: folder {str(parent)!r} does not exist")
+        raise UsageError(f"--output: folder {str(parent)!r} does not exist")
     config = build_config(options, paths, settings)
     if registry_config:
         config = replace(config, **registry_config)

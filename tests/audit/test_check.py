@@ -158,3 +158,56 @@ def test_registry_models_reach_the_index(tmp_path: Path) -> None:
     assert any(name.startswith("trading.models.") for name in names)
     assert "django.contrib.auth.models.User" in names
     assert dict(names["django.contrib.auth.models.User"])["username"] == "field"
+
+
+def test_more_options_in_process(in_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["shop", "--ignore", "AG106", "--exclude", "legacy", "--fail-on", "error", "--no-skip"]
+    code, out, _ = check([*args, "--jobs", "1", "--no-cache"], capsys)
+    assert code == 0 and "AG101" in out  # warnings only: below --fail-on error
+    code, out, _ = check(["shop", "--jobs", "1"], capsys)  # fills the cache under the root
+    assert code == 1 and (in_project / ".async_guard_cache").is_dir()
+    for bad in (["--jobs", "-1"], ["--jobs", "x"]):
+        code, _, err = check(["shop", *bad], capsys)
+        assert code == 2 and "--jobs" in err
+    code, _, err = check(["nowhere.py", "--no-cache"], capsys)
+    assert code == 0 and "does not exist" in err
+    code, _, err = check(["shop", "--output", "shop", "--no-cache"], capsys)
+    assert code == 2 and "--output: cannot write shop" in err
+
+
+def test_missing_adoption_modules_exit_2(
+    in_project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "async_guard.fix", None)
+    code, _, err = check(["shop", "--fix", "--no-cache"], capsys)
+    assert code == 2 and "--fix: this installation has no async_guard.fix module" in err
+    monkeypatch.setitem(sys.modules, "async_guard.audit.baseline", None)
+    code, _, err = check(["shop", "--baseline", "b.json", "--no-cache"], capsys)
+    assert code == 2 and "--baseline" in err
+
+
+def test_fix_reports_files_it_cannot_read(
+    in_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (in_project / "shop" / "legacy_tasks.py").write_bytes(
+        b"# -*- coding: latin-1 -*-\nimport asyncio\nfrom celery import shared_task\n"
+        b"from shop.remote import fetch\nNAME = '\xe9'\n\n\n@shared_task\ndef t(pk):\n"
+        b"    return asyncio.run(fetch(pk))\n"
+    )
+    code, _, err = check(["shop", "--fix", "--no-cache"], capsys)
+    assert "legacy_tasks.py: not fixed: cannot read it as UTF-8" in err
+    assert code == 1
+
+
+def test_atomic_write_leaves_nothing_behind_on_failure(tmp_path: Path) -> None:
+    from async_guard.audit.atomic import atomic_write
+
+    target = tmp_path / "folder"
+    target.mkdir()
+    with pytest.raises(OSError):
+        atomic_write(target, b"x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+    atomic_write(tmp_path / "new.txt", b"data")
+    assert (tmp_path / "new.txt").read_bytes() == b"data"

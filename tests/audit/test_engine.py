@@ -244,3 +244,21 @@ def test_cache_entry_pickles_facts(tmp_path: Path) -> None:
     path = next(tmp_path.rglob("*.pickle"))
     path.write_bytes(pickle.dumps(["not an entry"]))
     assert cache.load("ab" * 8) is None
+
+
+def test_every_antipattern_example_is_found() -> None:
+    """Each runnable seed anti-pattern names its audit code in its docstring; the audit finds it."""
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    examples = sorted((root / "examples" / "antipatterns").glob("[!_]*.py"))
+    result = audit_paths(
+        [str(p) for p in examples] + [str(root / "trading")], Config(cache=False, jobs=1)
+    )
+    found = {(Path(f.path).name, f.code) for f in result.findings}
+    assert examples
+    for example in examples:
+        documented = re.findall(r"Audit: (AG\d+)", example.read_text(encoding="utf-8"))
+        assert documented, f"{example.name} names no audit code"
+        for code in documented:
+            assert (example.name, code) in found, f"{code} not found in {example.name}"
