@@ -14,6 +14,20 @@ def django_setup():
         django.setup()
 
 
+def run_example(main):
+    """Run an example's ``main()`` as one unit of work of the runtime guard.
+
+    With ``ASYNC_GUARD_MODE=warn`` the guard logs the events the example
+    causes (README.md lists them); with ``raise`` it stops the example at the
+    first one; with ``off`` the example shows its plain failure.
+    """
+    django_setup()
+    import async_guard
+
+    with async_guard.watch(main.__module__):
+        main()
+
+
 def report(reproduced, symptom):
     print(("REPRODUCED: " if reproduced else "NOT REPRODUCED: ") + symptom)
     sys.exit(0 if reproduced else 1)

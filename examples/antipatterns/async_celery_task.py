@@ -32,4 +32,6 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    from examples.antipatterns._setup import run_example
+
+    run_example(main)

@@ -43,4 +43,6 @@ def run():
 
 
 if __name__ == "__main__":
-    run()
+    from examples.antipatterns._setup import run_example
+
+    run_example(run)
