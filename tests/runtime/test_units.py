@@ -229,3 +229,17 @@ def test_asgi_sync_view_coroutine_is_attributed_to_its_request(guard_events):
     by_code = {event["code"]: event for event in guard_events}
     assert by_code["AGR105"]["unit"] == "GET /returns-coroutine/"
     assert by_code["AGR106"]["unit"] == "GET /returns-coroutine/"
+
+
+def test_watch_decorator_with_the_guard_off_and_on_errors(settings, guard_events):
+    @async_guard.watch("decorated")
+    def fails() -> None:
+        raise RuntimeError("Event loop is closed")
+
+    with pytest.raises(RuntimeError):
+        fails()
+    assert codes(guard_events) == ["AGR108"]
+    settings.ASYNC_GUARD = {"MODE": "off"}
+    with pytest.raises(RuntimeError):
+        fails()
+    assert codes(guard_events) == ["AGR108"]
