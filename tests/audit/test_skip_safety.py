@@ -23,6 +23,7 @@ import pytest
 from async_guard.audit.config import Config
 from async_guard.audit.engine import AuditResult, audit_paths
 from async_guard.audit.finding import Finding
+from async_guard.audit.rules import all_rules
 from benchmarks import corpus
 from tests.support import services
 
@@ -326,6 +327,29 @@ def test_generated_django_project(tmp_path: Path) -> None:
     planted = [f for f in findings if f.code == "AG201" and "order_total" in f.symbol]
     assert len(planted) == 1, findings
     assert skipped.stats.skipped > 0, "the generated project has files nothing can flag"
+
+
+@pytest.fixture(scope="module")
+def small_trees(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The fixtures, the cross-file projects and a small generated project, together."""
+    root = tmp_path_factory.mktemp("small")
+    for name, project in PROJECTS.items():
+        if not project.config:
+            write_tree(root / "projects" / name, project.files)
+    corpus.generated_tree(root / "generated", 1 + 11 * 10)
+    folders = [ROOT / "tests" / "eval_files", ROOT / "examples" / "antipatterns"]
+    return [*(f for f in folders if f.is_dir()), root]
+
+
+@pytest.mark.parametrize("code", sorted(rule.code for rule in all_rules()))
+def test_each_rule_alone(code: str, small_trees: list[Path]) -> None:
+    """With one rule selected the skip uses only its triggers (plus the index's).
+
+    With every rule on, one rule's broad triggers can hide another's missing ones;
+    selecting each rule alone leaves nothing to hide behind.
+    """
+    findings, _ = assert_same_findings(small_trees, select=(code,))
+    assert findings, f"no {code} finding in the small trees: the comparison would be vacuous"
 
 
 @pytest.fixture(scope="session")
