@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from async_guard.audit.bridges import GET_LOOP, NEW_LOOP, bridge_of, call_target, loop_variables
 from async_guard.audit.context import SYNC_ENTRY_CONTEXTS
@@ -75,6 +75,10 @@ class AsyncioRunInSyncEntrypoint(Rule):
     severity: ClassVar[Severity] = "warning"
     triggers: ClassVar[tuple[str, ...]] = ("asyncio",)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._loops: dict[int, set[str]] = {}
+
     def visit_Call(self, node: ast.Call, scope: Scope) -> None:
         if scope.in_async:
             return
@@ -117,7 +121,9 @@ class AsyncioRunInSyncEntrypoint(Rule):
             return self.file.resolve(loop.func) in NEW_LOOP | GET_LOOP
         if isinstance(loop, ast.Name):
             owner = scope.function.node if scope.function is not None else self.file.tree
-            return loop.id in loop_variables(self.file, owner)
+            if id(owner) not in self._loops:  # once per function, however many calls ask
+                self._loops[id(owner)] = set(loop_variables(self.file, owner))
+            return loop.id in self._loops[id(owner)]
         return False
 
     def _entry(self, scope: Scope) -> str | None:

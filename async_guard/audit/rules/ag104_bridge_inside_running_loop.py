@@ -55,6 +55,7 @@ class BridgeInsideRunningLoop(Rule):
     name: ClassVar[str] = "bridge-inside-running-loop"
     severity: ClassVar[Severity] = "error"
     triggers: ClassVar[tuple[str, ...]] = ("async",)
+    _awaited_calls: set[int] | None = None
 
     def visit_Call(self, node: ast.Call, scope: Scope) -> None:
         if not scope.in_async:
@@ -76,4 +77,8 @@ class BridgeInsideRunningLoop(Rule):
         )
 
     def _awaited(self, node: ast.Call) -> bool:
-        return any(isinstance(n, ast.Await) and n.value is node for n in ast.walk(self.file.tree))
+        if self._awaited_calls is None:  # once per file, however many calls ask
+            self._awaited_calls = {
+                id(n.value) for n in ast.walk(self.file.tree) if isinstance(n, ast.Await)
+            }
+        return id(node) in self._awaited_calls
