@@ -329,6 +329,47 @@ def test_generated_django_project(tmp_path: Path) -> None:
     assert skipped.stats.skipped > 0, "the generated project has files nothing can flag"
 
 
+# Edits applied one after another to one tree; after each, an audit that reuses the
+# cache (and skips) must equal a fresh audit without cache or skipping. Files that
+# were skipped (and cached as such) become relevant when another file changes.
+EDITS: list[tuple[dict[str, str], set[tuple[str, str]]]] = [
+    (
+        {
+            "client.py": "def fetch_quotes(symbol):\n    return symbol\n",
+            "jobs.py": "from client import fetch_quotes\n\n\ndef refresh(s):\n"
+            "    fetch_quotes(s)\n",
+            "base.py": "class Base:\n    pass\n",
+            "models.py": "from base import Base\n\n\nclass Order(Base):\n    pass\n",
+            "views.py": "from models import Order\n\n\nasync def v():\n"
+            "    return Order.objects.get(pk=1)\n",
+        },
+        set(),
+    ),
+    ({"client.py": "async def fetch_quotes(symbol):\n    return symbol\n"}, {("jobs.py", "AG301")}),
+    (
+        {
+            "base.py": "from django.db import models\n\n\nclass Base(models.Model):\n"
+            "    class Meta:\n        abstract = True\n"
+        },
+        {("jobs.py", "AG301"), ("views.py", "AG201")},
+    ),
+    ({"client.py": "def fetch_quotes(symbol):\n    return symbol\n"}, {("views.py", "AG201")}),
+    ({"base.py": "class Base:\n    pass\n"}, set()),
+]
+
+
+def test_incremental_edits_with_cache(tmp_path: Path) -> None:
+    root, cache = tmp_path / "tree", tmp_path / "cache"
+    for step, (files, expected) in enumerate(EDITS):
+        write_tree(root, files)
+        warm = audit_paths([str(root)], Config(cache=True, cache_dir=str(cache)))
+        fresh = audit([root], skip=False)
+        assert warm.findings == fresh.findings, f"after edit {step}"
+        assert {(Path(f.path).name, f.code) for f in warm.findings} == expected, step
+        if step:
+            assert warm.stats.cached, "the cache took part"
+
+
 @pytest.fixture(scope="module")
 def small_trees(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """The fixtures, the cross-file projects and a small generated project, together."""
