@@ -64,9 +64,10 @@ def foreign_query(unit: Unit, sql: str, connection: BaseDatabaseWrapper) -> None
     if in_atomic:
         message += ", outside the owner's transaction: this write is outside your transaction"
     message += (
-        ". A new event loop (asyncio.run, new_event_loop) sent sync_to_async work to "
-        "asgiref's shared thread; call the coroutine with async_to_sync "
-        "(async_guard.bridge.run_async) instead"
+        ". sync_to_async work left the unit's thread: a new event loop (asyncio.run, "
+        "new_event_loop) sends it to asgiref's shared thread, thread_sensitive=False to a "
+        "pool thread; call the coroutine with async_to_sync (async_guard.bridge.run_async), "
+        "and keep thread_sensitive=True for the ORM"
     )
     events.report(
         unit,
