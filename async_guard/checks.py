@@ -97,8 +97,12 @@ def check_celery_tasks(
 
     from async_guard.celery import coroutine_task, task_function
 
+    try:
+        tasks = sorted(current_app.tasks.items())
+    except Exception:  # an app that refuses to finalize here: nothing to check yet
+        return []
     messages: list[CheckMessage] = []
-    for name, task in sorted(current_app.tasks.items()):
+    for name, task in tasks:
         if not coroutine_task(task):
             continue
         func = task_function(task)

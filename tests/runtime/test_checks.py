@@ -137,3 +137,12 @@ def test_checks_are_registered():
 
     registered = set(registry.registry.get_checks())
     assert set(checks.ALL) <= registered
+
+
+def test_celery_app_that_cannot_finalize_is_skipped(monkeypatch):
+    import celery
+    from celery import Celery
+
+    app = Celery("not-finalized", set_as_current=False, autofinalize=False)
+    monkeypatch.setattr(celery, "current_app", app)
+    assert checks.check_celery_tasks() == []
