@@ -21,24 +21,24 @@ app.conf.task_always_eager = True
 app.conf.task_store_eager_result = False
 
 
-@app.task(name="runtime.bad_save")
+@app.task(name="runtime.bad_save", shared=False)
 def bad_save(name: str) -> None:
     with transaction.atomic():
         asyncio.run(programs.save_group(name))
 
 
-@app.task(name="runtime.good_save")
+@app.task(name="runtime.good_save", shared=False)
 def good_save(name: str) -> None:
     with transaction.atomic():
         async_to_sync(programs.save_group)(name)
 
 
-@app.task(name="runtime.async_task")
+@app.task(name="runtime.async_task", shared=False)
 async def async_task() -> None:
     await programs.fetch_quote()
 
 
-@app.task(name="runtime.sync_orm_in_async")
+@app.task(name="runtime.sync_orm_in_async", shared=False)
 def sync_orm_in_async() -> int:
     return asyncio.run(programs.read_groups_sync_orm())
 
