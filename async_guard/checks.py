@@ -3,11 +3,14 @@
 | id | what |
 |---|---|
 | async_guard.E001 | invalid ``ASYNC_GUARD`` setting (unknown key, bad mode, bad override) |
-| async_guard.E002 | a registered Celery task is an ``async def``: it never runs |
 | async_guard.W001 | ``DJANGO_ALLOW_ASYNC_UNSAFE`` is set: Django's own async-safety check is off |
 | async_guard.W002 | ``AsyncGuardMiddleware`` is not in ``MIDDLEWARE`` |
 | async_guard.W003 | the middleware comes after middleware that turn exceptions into responses |
 | async_guard.W004 | ``CONN_MAX_AGE`` > 0 (or None) under ASGI: each request's connection leaks |
+| async_guard.W005 | a registered Celery task is an ``async def``: it never runs |
+
+Only an invalid setting is an error: the rest describe code that runs (badly),
+and must not stop ``migrate`` or ``runserver``.
 """
 
 from __future__ import annotations
@@ -107,13 +110,13 @@ def check_celery_tasks(
             continue
         func = task_function(task)
         messages.append(
-            Error(
+            Warning(
                 f"Celery task {name!r} ({func.__module__}.{func.__qualname__}) is an async def: "
                 "Celery calls it and gets a coroutine that never runs.",
                 hint="Make the task a plain def and run the coroutine with "
                 "async_guard.bridge.run_async (async_to_sync).",
                 obj=func,
-                id="async_guard.E002",
+                id="async_guard.W005",
             )
         )
     return messages

@@ -103,7 +103,7 @@ def test_async_def_celery_task(monkeypatch):
 
     monkeypatch.setattr(celery, "current_app", app)
     messages = checks.check_celery_tasks()
-    assert ids(messages) == ["async_guard.E002"]
+    assert ids(messages) == ["async_guard.W005"]
     assert "'checks.async_task'" in messages[0].msg
 
 
