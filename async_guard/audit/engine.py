@@ -120,6 +120,8 @@ class _File:
     parsed: bool = False
     #: Walked by the rules: it holds a trigger, or may call into a file that does.
     full: bool = False
+    #: Its tree waits in a worker for the walk (trees of files read for facts do not).
+    kept: bool = False
 
 
 def enabled_rules(config: Config) -> list[type[Rule]]:
@@ -200,9 +202,12 @@ class _Worker:
         self.config = config
         self.trees: dict[str, SourceFile] = {}
 
-    def parse(self, items: list[tuple[str, str]]) -> list[tuple[str, FileFacts | SourceProblem]]:
+    def parse(
+        self, items: list[tuple[str, str, bool]]
+    ) -> list[tuple[str, FileFacts | SourceProblem]]:
+        """Facts of each file; the tree is kept for the walk only when ``keep`` says so."""
         out: list[tuple[str, FileFacts | SourceProblem]] = []
-        for display, text in items:
+        for display, text, keep in items:
             try:
                 sf = SourceFile.from_text(text, display)
                 facts = collect_facts(sf, self.config)
@@ -212,7 +217,8 @@ class _Worker:
             except RecursionError:
                 out.append((display, SourceProblem("too deeply nested to audit (recursion limit)")))
                 continue
-            self.trees[display] = sf
+            if keep:
+                self.trees[display] = sf
             out.append((display, facts))
         return out
 
@@ -267,10 +273,12 @@ class _Pool:
                 self.conns.append(parent)
                 self.procs.append(proc)
 
-    def parse(self, items: list[tuple[str, str]]) -> list[tuple[str, FileFacts | SourceProblem]]:
+    def parse(
+        self, items: list[tuple[str, str, bool]]
+    ) -> list[tuple[str, FileFacts | SourceProblem]]:
         if self.local is not None:
             return self.local.parse(items)
-        shards: list[list[tuple[str, str]]] = [[] for _ in self.conns]
+        shards: list[list[tuple[str, str, bool]]] = [[] for _ in self.conns]
         loads = [0] * len(self.conns)
         for item in sorted(items, key=lambda i: -len(i[1])):
             slot = loads.index(min(loads))
@@ -477,10 +485,11 @@ def _closure(
                 newly_partial.append(record)
         if not newly_full and not newly_partial:
             return
+        for record in newly_full:
+            record.full = True
         obtain([r for r in newly_full + newly_partial if r.facts is None])
         for record in newly_full:
             full_ids.add(id(record))
-            record.full = True
             add(record, True)
         for record in newly_partial:
             add(record, False)
@@ -552,9 +561,11 @@ def audit_paths(
         step = 100 * max(jobs, 1)  # small enough for the progress display to move
         for start in range(0, len(batch), step):
             chunk = batch[start : start + step]
-            for display, outcome in pool.parse([(r.display, r.text) for r in chunk]):
+            items = [(r.display, r.text, r.full) for r in chunk]
+            for display, outcome in pool.parse(items):
                 record = by_display[display]
                 record.parsed = True
+                record.kept = record.full
                 if isinstance(outcome, SourceProblem):
                     record.facts = None
                     record.findings = []
@@ -609,7 +620,7 @@ def audit_paths(
                 record.run_contexts = list(record.entry.run_contexts)
             else:
                 walk.append(record)
-        parse([r for r in walk if not r.parsed])
+        parse([r for r in walk if not r.kept])
         if walk:
             assert pool is not None
             for display, outcome in pool.walk(index, [r.display for r in walk]).items():
