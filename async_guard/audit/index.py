@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from async_guard.audit.bridges import bridge_of
+from async_guard.audit.bridges import GET_LOOP, NEW_LOOP, bridge_of
 from async_guard.audit.config import Config
 from async_guard.audit.context import Scope, Walker, class_kind, method_context
 from async_guard.audit.source import SourceFile
@@ -141,7 +141,7 @@ class FactCollector:
         owner = self._owner(scope)
         target = callee_name(self.sf, scope, node.func)
         calls = self.facts.calls.setdefault(owner, set())
-        if bridge_of(self.sf, node) is not None:
+        if bridge_of(self.sf, node) is not None or target in NEW_LOOP | GET_LOOP:
             self.facts.bridges.add(owner)
         if target:
             calls.add(target)
