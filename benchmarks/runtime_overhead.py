@@ -46,6 +46,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "performance.md"
 SECTION = "## Runtime overhead"
+OUTSIDE = "guard, outside a unit"
 POSTGRES = "postgres://postgres@127.0.0.1:5432/async_guard_bench"
 SQLITE_MEMORY = "sqlite://:memory:"
 
@@ -69,7 +70,9 @@ class Measure:
     times: dict[str, list[float]] = field(default_factory=dict)
 
 
-PAIR = ("guard", "bare")  # asyncio debug mode changes nothing without a loop
+# asyncio debug mode changes nothing without a loop; "outside" is the guard's
+# own process running the same queries outside any unit of work.
+PAIR = ("guard", "bare", OUTSIDE)
 MEASURES = [
     Measure("minimal sync view, test client", "sync_view", SQLITE_MEMORY, 200, "<= 1.03x"),
     Measure("async view, async test client", "async_view", SQLITE_MEMORY, 100, "(none)"),
@@ -112,20 +115,26 @@ def child() -> int:
 
         asyncio.run(requests())
 
-    def orm_get(count: int) -> None:
+    def orm_get(count: int, scope: Callable[[], Any] = lambda: unit("bench")) -> None:
         from trading.models import Position
 
-        with unit("bench"):
+        with scope():
             for _ in range(count):
                 Position.objects.get(pk=pk)
 
-    def select_1(count: int) -> None:
-        with unit("bench"), connection.cursor() as cursor:
+    def select_1(count: int, scope: Callable[[], Any] = lambda: unit("bench")) -> None:
+        with scope(), connection.cursor() as cursor:
             for _ in range(count):
                 cursor.execute("SELECT 1")
                 cursor.fetchone()
 
-    ops = {f.__name__: f for f in (sync_view, async_view, orm_get, select_1)}
+    ops: dict[str, Callable[[int], None]] = {
+        f.__name__: f for f in (sync_view, async_view, orm_get, select_1)
+    }
+    # The same queries outside any unit of work, in the same process: no
+    # process-to-process noise in that comparison.
+    ops["orm_get_outside"] = lambda count: orm_get(count, contextlib.nullcontext)
+    ops["select_1_outside"] = lambda count: select_1(count, contextlib.nullcontext)
     print("ready", flush=True)
     for line in sys.stdin:
         op, count = line.split()
@@ -216,22 +225,31 @@ def prepare_postgres() -> None:
     )  # fmt: skip
 
 
+def _child_key(variant: str, database: str) -> tuple[str, str]:
+    return ("guard" if variant == OUTSIDE else variant, database)
+
+
+def _op(measure: Measure, variant: str) -> str:
+    return f"{measure.op}_outside" if variant == OUTSIDE else measure.op
+
+
 def run_django(rounds: int, measures: list[Measure]) -> None:
     children: dict[tuple[str, str], Child] = {}
     try:
         for measure in measures:
             for variant in measure.variants:
-                key = (variant, measure.database)
+                key = _child_key(variant, measure.database)
                 if key not in children:
-                    children[key] = Child(variant, measure.database)
-                children[key].time(measure.op, measure.batch)  # warm-up, not counted
+                    children[key] = Child(*key)
+                children[key].time(_op(measure, variant), measure.batch)  # warm-up
         for round_no in range(rounds):
             for measure in measures:
                 order = list(measure.variants)
                 if round_no % 2:
                     order.reverse()
                 for variant in order:
-                    seconds = children[(variant, measure.database)].time(measure.op, measure.batch)
+                    child_process = children[_child_key(variant, measure.database)]
+                    seconds = child_process.time(_op(measure, variant), measure.batch)
                     measure.times.setdefault(variant, []).append(seconds / measure.batch)
     finally:
         for child_process in children.values():
@@ -276,16 +294,18 @@ def paired_ratio(numerator: list[float], denominator: list[float]) -> float:
 
 def table(measures: list[Measure], worker: dict[str, list[float]] | None, tasks: int) -> str:
     lines = [
-        "| operation | bare | guard | guard / bare | goal | asyncio debug / bare |",
-        "|---|---:|---:|---:|---|---:|",
+        "| operation | bare | guard | guard / bare | goal | guard in a unit / outside, "
+        "same process | asyncio debug / bare |",
+        "|---|---:|---:|---:|---|---:|---:|",
     ]
     for m in measures:
         bare, guard = m.times["bare"], m.times["guard"]
-        debug = m.times.get("asyncio debug")
+        debug, outside = m.times.get("asyncio debug"), m.times.get(OUTSIDE)
         lines.append(
             f"| {m.name} | {statistics.median(bare) * 1e6:.1f} µs "
             f"| {statistics.median(guard) * 1e6:.1f} µs | {paired_ratio(guard, bare):.3f}x "
-            f"| {m.goal} | {f'{paired_ratio(debug, bare):.3f}x' if debug else '-'} |"
+            f"| {m.goal} | {f'{paired_ratio(guard, outside):.3f}x' if outside else '-'} "
+            f"| {f'{paired_ratio(debug, bare):.3f}x' if debug else '-'} |"
         )
     if worker:
         bare, guard = worker["bare"], worker["guard"]
@@ -293,15 +313,16 @@ def table(measures: list[Measure], worker: dict[str, list[float]] | None, tasks:
             f"| worker throughput, {tasks:,} trivial tasks (Redis, solo pool) "
             f"| {1 / statistics.median(bare):,.0f} tasks/s "
             f"| {1 / statistics.median(guard):,.0f} tasks/s "
-            f"| {paired_ratio(bare, guard):.3f}x throughput | >= 0.97x | - |"
+            f"| {paired_ratio(bare, guard):.3f}x throughput | >= 0.97x | - | - |"
         )
     return "\n".join(lines)
 
 
 def machine() -> str:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
         f"{os.cpu_count()} cores, {platform.machine()}, Linux {platform.release()}, "
-        f"Python {platform.python_version()}"
+        f"Python {platform.python_version()}, load average {load} at the start"
     )
 
 
@@ -333,6 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return child()
 
     prepare_postgres()
+    where = machine()
     started = time.monotonic()
     run_django(args.rounds, MEASURES)
     worker = None if args.no_worker else run_worker(args.worker_rounds, args.tasks)
@@ -344,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         [
             SECTION,
             "",
-            f"Measured {datetime.date.today().isoformat()} on {machine()}, "
+            f"Measured {datetime.date.today().isoformat()} on {where}, "
             f"in {time.monotonic() - started:.0f} s, with `{command.strip()}`: "
             f"{args.rounds} rounds per operation ({args.worker_rounds} for the worker), each "
             "running every variant back to back in alternating order; times are medians per "

@@ -2,9 +2,10 @@
 
 One server per kind serves the whole batch of lab views (``tests/guardlab/views.py``)
 in ``warn`` mode, one request after another; each test reads one request's
-events from the server's log. The ASGI-only deadlock (AGR109) cannot run in
-this batch in ``warn`` mode (the request never completes): its tests start
-servers of their own.
+events from the server's log. The ASGI deadlock of ``asyncio.run`` + ORM in a
+sync view (AGR109) cannot run in this batch in ``warn`` mode (the request
+never completes): ``test_raise_mode.py`` starts servers of its own for it.
+AGR109's other shape, a bridge inside a bridge, fails at once and runs here.
 """
 
 from __future__ import annotations
