@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from settings.celery import app
 from tests.support.processes import celery_worker, subprocess_env
 from trading import demo
 from trading.models import Position, Trade
@@ -19,6 +21,12 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning"),
 ]
+
+
+def _run(task: Any, queue: str) -> Any:
+    # Through the project's app, not the shared_task proxy: that follows Celery's
+    # "current app", which any other Celery() made in this process takes over.
+    return app.send_task(task.name, queue=queue).get(timeout=60)
 
 
 def test_sync_tasks_in_a_real_worker_reconcile_and_retry_broker_errors(
@@ -38,7 +46,7 @@ def test_sync_tasks_in_a_real_worker_reconcile_and_retry_broker_errors(
     )
     with celery_worker(process_logs, env=env) as worker:
         queue = worker.info["queue"]
-        result = sync_positions_task.apply_async(queue=queue).get(timeout=60)
+        result = _run(sync_positions_task, queue)
         assert result == {
             "accounts": 2,
             "positions_closed": sorted([positions["ok"].pk, positions["missing"].pk]),
@@ -58,7 +66,7 @@ def test_sync_tasks_in_a_real_worker_reconcile_and_retry_broker_errors(
         broker.remove_positions(
             demo.USERS[1].account_number, [str(leg["symbol"]) for leg in demo.SPREADS[3].legs]
         )
-        result = batch_sync_data_task.apply_async(queue=queue).get(timeout=60)
+        result = _run(batch_sync_data_task, queue)
         assert fault.times == 0
         assert broker.count("GET", r"/positions$") == reads + 4  # 2 accounts x 2 attempts
         assert result["positions_closed"] == [positions["wrong_price"].pk]
