@@ -344,37 +344,50 @@ def discover(
 # --- the run ---------------------------------------------------------------------------
 
 
-def _context_sensitive_names(facts: FileFacts, known: set[str]) -> set[str]:
-    """Module-level names whose code may depend on the context its callers give it.
+def _context_sensitive_names(
+    facts: FileFacts, known_functions: set[str], known_methods: set[str]
+) -> tuple[set[str], set[tuple[str, str]]]:
+    """What another file must mention to call code whose findings depend on its callers.
 
     A function is sensitive when it is a coroutine function (a caller may not await
     it), bridges into async code (AG101 and AG103 depend on who calls it) or calls a
-    sensitive name; a class when one of its methods is.
-    Another file that mentions such a name may be its caller, so it must be read.
+    sensitive name. A module-level function is called by its name; a method through
+    its class (``Cls.m()``, or ``self.m()`` in a subclass, which names ``Cls`` as a
+    base): the caller's text holds both names. Returns (function names, (class,
+    method) pairs).
     """
     prefix = facts.module + "."
-    sensitive: set[str] = set()
-    names = set(known)
+    functions: set[str] = set()
+    methods: set[tuple[str, str]] = set()
+    names = set(known_functions)  # sensitive functions so far, here and elsewhere
+    pairs = set(known_methods)  # sensitive "Cls.method"s so far
     changed = True
     while changed:
         changed = False
-        for function, callees in [(f, facts.calls.get(f, set())) for f in facts.functions]:
+        for function in facts.functions:
             if not function.startswith(prefix):
                 continue
-            top = function[len(prefix) :].split(".", 1)[0]
-            if top in sensitive:
+            path = function[len(prefix) :].split(".")
+            key: tuple[str, str] | str = path[0] if len(path) == 1 else (path[0], path[-1])
+            if key in functions or key in methods:
                 continue
             coroutine = facts.functions[function] and function not in facts.async_generators
             if (
                 coroutine  # a caller may forget to await it (AG301)
                 or function in facts.bridges
-                or any(c.rsplit(".", 1)[-1] in names for c in callees)
+                or any(
+                    c.rsplit(".", 1)[-1] in names or ".".join(c.split(".")[-2:]) in pairs
+                    for c in facts.calls.get(function, ())
+                )
             ):
-                sensitive.add(top)
-                names.add(top)
-                names.add(function.rsplit(".", 1)[-1])
+                if isinstance(key, str):
+                    functions.add(key)
+                    names.add(key)
+                else:
+                    methods.add(key)
+                    pairs.add(f"{path[-2]}.{path[-1]}")
                 changed = True
-    return sensitive
+    return functions, methods
 
 
 def _referred_names(facts: FileFacts) -> set[str]:
@@ -383,6 +396,25 @@ def _referred_names(facts: FileFacts) -> set[str]:
     for values in [*facts.calls.values(), *facts.classes.values(), *facts.orm_refs.values()]:
         names.update(values)
     return names
+
+
+def _expand_in(
+    facts: FileFacts, name: str, head_parts: list[str], rest: list[str], want: Callable[[str], None]
+) -> None:
+    """Want what answers questions about ``name`` in the module ``facts`` describes."""
+    head = f"{facts.module}.{rest[0]}"
+    if rest[0] in facts.imports:  # a re-export
+        want(".".join([facts.imports[rest[0]], *rest[1:]]))
+    for base in facts.classes.get(head, ()):
+        want(base)
+        if len(rest) > 1:
+            want(f"{base}.{rest[1]}")
+    for function in {name, head, ".".join(head_parts)}:
+        if function in facts.functions:
+            for callee in facts.calls.get(function, ()):
+                want(callee)
+            for receiver in facts.orm_refs.get(function, ()):
+                want(receiver)
 
 
 def _closure(
@@ -396,14 +428,19 @@ def _closure(
     answers questions about the wanted names: re-exports, bases, inherited
     methods, the calls and ``.objects`` receivers of wanted functions.
     """
+    modules = {id(r): module_name(r.display)[0] for r in records}
+    unknown = Counter(modules[id(r)] for r in records if r.facts is None and r.findings is None)
     full = [r for r in records if any(w in r.text for w in hits)]
     for record in full:
         record.full = True
     obtain(full)
     full_ids = {id(r) for r in full}
-    by_module: dict[str, FileFacts] = {}
+    # Several files may share a module name (two projects audited together).
+    by_module: dict[str, list[FileFacts]] = {}
     words: dict[int, set[str]] = {}
-    defined: set[str] = set()
+    defined: set[str] = set()  # sensitive module-level functions
+    methods: dict[str, set[str]] = {}  # sensitive method name -> classes that define it
+    sensitive_pairs: set[str] = set()  # "Cls.method"
     wanted: set[str] = set()
     waiting: set[str] = set()  # wanted names whose module has no facts yet
     queue: deque[str] = deque()
@@ -413,54 +450,41 @@ def _closure(
             wanted.add(name)
             queue.append(name)
 
-    modules = {id(r): module_name(r.display)[0] for r in records}
-    unknown = {modules[id(r)] for r in records if r.facts is None and r.findings is None}
-
     def expand(name: str) -> bool:
         parts = name.split(".")
         for i in range(len(parts), 0, -1):
             module = ".".join(parts[:i])
-            facts = by_module.get(module)
-            if facts is None:
-                if module in unknown:
-                    return False  # the module that defines it is not read yet
+            if unknown[module]:
+                return False  # a file of that module is not read yet
+            found = by_module.get(module)
+            if found is None:
                 continue
             rest = parts[i:]
-            if not rest:
-                return True
-            head = f"{facts.module}.{rest[0]}"
-            if rest[0] in facts.imports:  # a re-export
-                want(".".join([facts.imports[rest[0]], *rest[1:]]))
-            for base in facts.classes.get(head, ()):
-                want(base)
-                if len(rest) > 1:
-                    want(f"{base}.{rest[1]}")
-            for function in {name, head, ".".join(parts[: i + 2])}:
-                if function in facts.functions:
-                    for callee in facts.calls.get(function, ()):
-                        want(callee)
-                    for receiver in facts.orm_refs.get(function, ()):
-                        want(receiver)
+            for facts in found:
+                if rest:
+                    _expand_in(facts, name, parts[: i + 2], rest, want)
             return True
         return False
 
     def add(record: _File, as_full: bool) -> None:
         facts = record.facts
-        if facts is None:
-            return
-        by_module.setdefault(facts.module, facts)
-        unknown.discard(facts.module)
-        if as_full:
-            defined.update(_context_sensitive_names(facts, defined))
+        unknown[modules[id(record)]] -= 1  # read now (or unreadable): stop waiting for it
+        if facts is not None:
+            by_module.setdefault(facts.module, []).append(facts)
+        if facts is not None and as_full:
+            functions, pairs = _context_sensitive_names(facts, defined, sensitive_pairs)
+            defined.update(functions)
+            for klass, method in pairs:
+                methods.setdefault(method, set()).add(klass)
+                sensitive_pairs.add(f"{klass}.{method}")
             for name in _referred_names(facts):
                 want(name)
         waiting_now = list(waiting)
         waiting.clear()
         queue.extend(waiting_now)
 
-    for record in records:
-        if record.facts is not None:
-            add(record, id(record) in full_ids)
+    for record in full:
+        add(record, True)
     while True:
         while queue:
             name = queue.popleft()
@@ -479,7 +503,8 @@ def _closure(
                 continue
             if id(record) not in words:
                 words[id(record)] = set(_WORD.findall(record.text))
-            if words[id(record)] & defined:
+            text = words[id(record)]
+            if text & defined or any(methods[m] & text for m in text & methods.keys()):
                 newly_full.append(record)
             elif record.facts is None and modules[id(record)] in prefixes:
                 newly_partial.append(record)
@@ -493,11 +518,6 @@ def _closure(
             add(record, True)
         for record in newly_partial:
             add(record, False)
-            if record.facts is None:  # a parse problem: nothing more will come from it
-                unknown.discard(modules[id(record)])
-                waiting_names = list(waiting)
-                waiting.clear()
-                queue.extend(waiting_names)
 
 
 def audit_paths(
