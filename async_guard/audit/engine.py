@@ -627,7 +627,7 @@ def audit_paths(
                 _count_text(record.text, stats)
 
         index = ProjectIndex([r.facts for r in records if r.facts is not None], config)
-        digest = index.digest()
+        digest = index.digest() if cache is not None else ""  # keys the cached findings
         walk: list[_File] = []
         for record in records:
             if record.facts is None:
