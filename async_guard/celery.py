@@ -12,6 +12,7 @@ failed task.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import threading
 from typing import Any
@@ -19,7 +20,8 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction
 from celery import signals
 
-from async_guard.runtime import events
+from async_guard.runtime import coroutines, events
+from async_guard.runtime.state import current_unit
 from async_guard.runtime.unit import Entered, begin, end, escaped
 
 _running: dict[str, list[Entered]] = {}
@@ -32,15 +34,52 @@ def install(app: object = None) -> None:
 
 
 def connect() -> None:
+    signals.worker_init.connect(on_worker_init, dispatch_uid="async_guard.worker_init", weak=False)
     signals.task_prerun.connect(on_task_prerun, dispatch_uid="async_guard.prerun", weak=False)
     signals.task_failure.connect(on_task_failure, dispatch_uid="async_guard.failure", weak=False)
     signals.task_postrun.connect(on_task_postrun, dispatch_uid="async_guard.postrun", weak=False)
 
 
 def disconnect() -> None:
+    signals.worker_init.disconnect(dispatch_uid="async_guard.worker_init")
     signals.task_prerun.disconnect(dispatch_uid="async_guard.prerun")
     signals.task_failure.disconnect(dispatch_uid="async_guard.failure")
     signals.task_postrun.disconnect(dispatch_uid="async_guard.postrun")
+
+
+@events.guarded("celery worker_init")
+def on_worker_init(sender: Any = None, **kwargs: Any) -> None:
+    """Name the worker's tasks before it builds their tracers (every pool)."""
+    app = getattr(sender, "app", None)
+    if app is not None:
+        for task in list(app.tasks.values()):
+            name_task(task)
+
+
+def name_task(task: Any) -> None:
+    """Run the task's body under its unit's trampoline frame (AGR106 attribution).
+
+    Celery calls the task function straight from its tracer, with no frame of
+    the guard in between; without one, a coroutine the task leaves unawaited
+    can only be traced back to its task through the origin's length, which a
+    shallow stack (the threads pool) cuts short.
+    """
+    run = getattr(task, "run", None)
+    if run is None or getattr(run, NAMED_MARK, False) or coroutine_task(task):
+        return
+
+    @functools.wraps(run)
+    def named_run(*args: Any, **kwargs: Any) -> Any:
+        unit = current_unit.get()
+        if unit is None:
+            return run(*args, **kwargs)
+        return coroutines.run_as(unit, run, *args, **kwargs)
+
+    setattr(named_run, NAMED_MARK, True)
+    task.run = named_run
+
+
+NAMED_MARK = "_async_guard_named"
 
 
 def task_function(task: Any) -> Any:
@@ -80,7 +119,8 @@ def on_task_prerun(
 ) -> None:
     task = task if task is not None else sender
     name = getattr(task, "name", None) or repr(task)
-    entered = begin("task", f"{name}[{task_id}]", is_async=False)
+    named = getattr(getattr(task, "run", None), NAMED_MARK, False)
+    entered = begin("task", f"{name}[{task_id}]", is_async=False, named=named)
     if entered is None:
         return
     with _lock:

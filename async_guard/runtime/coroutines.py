@@ -15,13 +15,15 @@ Which unit made it, whichever thread collects the coroutine and however
 much later: every tracking unit takes a slot in a process-wide ring, and the
 origin carries the slot in one of two ways.
 
-* Requests (sync path), ``@watch()``-ed functions and an async unit's sync
-  work run their body through a *trampoline*, one of ``NAMED`` tiny functions
+* Requests (sync path), ``@watch()``-ed functions, Celery tasks (named when
+  the worker starts, see :func:`async_guard.celery.name_task`) and an async
+  unit's sync work run their body through a *trampoline*, one of ``NAMED`` tiny functions
   named ``_async_guard_unit_<slot>``; with a deep enough tracking depth the
   trampoline's frame is in ``cr_origin``, and its name is the slot.
-* Other units (Celery tasks, ``with watch()``) have no frame of ours under
-  their body: their tracking depth is ``ORIGIN_DEPTH + slot % RING``, so the
-  length of ``cr_origin`` is the slot (modulo ``RING``).
+* Every unit's tracking depth is also ``base + slot % RING``, so the length
+  of ``cr_origin`` names the slot modulo ``RING``: the only channel for units
+  with no frame of ours under their body (``with watch()``, a task run outside
+  a worker) and a fallback for the others.
 
 Limits: a coroutine created so high up the stack that ``cr_origin`` reaches
 the thread's first frame cannot be decoded by length, and one collected after
@@ -96,9 +98,10 @@ def start_tracking(unit: Unit, *, named: bool = False) -> int | None:
     if previous >= ORIGIN_DEPTH:
         return None  # someone (asyncio debug mode) already tracks: leave it be
     slot = slot_of(unit)
-    sys.set_coroutine_origin_tracking_depth(
-        TRAMPOLINE_DEPTH if named else ORIGIN_DEPTH + slot % RING
-    )
+    # A named unit whose trampoline ends up out of reach (a tracer built
+    # before the task was named) still has the length channel.
+    base = TRAMPOLINE_DEPTH if named else ORIGIN_DEPTH
+    sys.set_coroutine_origin_tracking_depth(base + slot % RING)
     return previous
 
 
@@ -116,8 +119,10 @@ def creator(coro: Any) -> Unit | None:
             return recent[int(function[len(PREFIX) :])]
     if origin[-1][2] in _BOTTOM_FUNCTIONS:
         return None  # the stack was shallower than the depth asked for
-    slot = len(origin) - ORIGIN_DEPTH
-    return by_length[slot] if 0 <= slot < RING else None
+    for base in (TRAMPOLINE_DEPTH, ORIGIN_DEPTH):
+        if 0 <= len(origin) - base < RING:
+            return by_length[len(origin) - base]
+    return None
 
 
 _original: list[Callable[[Any], None]] = []

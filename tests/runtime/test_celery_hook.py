@@ -97,3 +97,34 @@ def test_unmatched_postrun_and_failure_are_ignored(guard_events):
     hook.on_task_postrun(task_id="never-started")
     hook.on_task_failure(task_id="never-started", exception=RuntimeError("Event loop is closed"))
     assert guard_events == []
+
+
+_pending: list = []
+
+
+@app.task(name="runtime.leave_pending", shared=False)
+def leave_pending() -> None:
+    _pending.append(programs.fetch_quote())
+
+
+def test_named_task_attributes_a_late_coroutine_to_itself(guard_events):
+    from types import SimpleNamespace
+
+    from async_guard import celery as hook
+
+    hook.on_worker_init(sender=SimpleNamespace(app=app))
+    hook.on_worker_init(sender=SimpleNamespace(app=app))  # idempotent
+    assert getattr(leave_pending.run, hook.NAMED_MARK)
+    assert not getattr(async_task.run, hook.NAMED_MARK, False)
+    result = leave_pending.apply()
+    import async_guard
+
+    for n in range(40):  # more than the origin-length ring holds
+        with async_guard.watch(f"between-{n}"):
+            pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _pending.clear()
+    assert codes(guard_events) == ["AGR106"]
+    assert guard_events[0]["unit"] == f"runtime.leave_pending[{result.id}]"
+    assert guard_events[0]["where"]["function"] == "leave_pending"
