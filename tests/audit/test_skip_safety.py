@@ -127,6 +127,40 @@ PROJECTS: dict[str, Project] = {
         },
         frozenset({("x.py", "AG301")}),
     ),
+    # ... re-exported by a package under another name, once or twice
+    "reexport-under-alias": Project(
+        {
+            "pkg/__init__.py": "from .impl import fetch as get_data\n",
+            "pkg/impl.py": "async def fetch():\n    return 1\n",
+            "x.py": "from pkg import get_data\n\n\ndef f():\n    get_data()\n",
+        },
+        frozenset({("x.py", "AG301")}),
+    ),
+    "reexport-alias-two-hops": Project(
+        {
+            "pkg/__init__.py": "from pkg.impl import fetch as get_data\n",
+            "pkg/impl.py": "async def fetch():\n    return 1\n",
+            "pkg2/__init__.py": "from pkg import get_data as grab\n",
+            "x.py": "from pkg2 import grab\n\n\ndef f():\n    grab()\n",
+        },
+        frozenset({("x.py", "AG301")}),
+    ),
+    "reexport-chain": Project(
+        {
+            "pkg/__init__.py": "from .impl import fetch\n",
+            "pkg/impl.py": "async def fetch():\n    return 1\n",
+            "x.py": "from pkg import fetch\n\n\ndef f():\n    fetch()\n",
+        },
+        frozenset({("x.py", "AG301")}),
+    ),
+    "module-imported-under-alias": Project(
+        {
+            "impl.py": "async def fetch():\n    return 1\n",
+            "alias.py": "import impl as backend\n",
+            "x.py": "from alias import backend\n\n\ndef f():\n    backend.fetch()\n",
+        },
+        frozenset({("x.py", "AG301")}),
+    ),
     # A configured known-async name: nothing in the file says async.
     "configured-known-async": Project(
         {"jobs.py": "from sdk import fetch_quotes\n\n\ndef refresh(s):\n    fetch_quotes(s)\n"},
@@ -285,6 +319,40 @@ PROJECTS: dict[str, Project] = {
                 class Position(models.Model):
                     account_id = models.IntegerField()
                 """,
+        },
+        frozenset({("helpers.py", "AG101")}),
+    ),
+    # AG101 three calls away from the task, through files with no trigger at all.
+    "context-through-a-call-chain": Project(
+        {
+            "tasks.py": "from celery import shared_task\nfrom a1 import f1\n\n\n"
+            "@shared_task\ndef t():\n    return f1()\n",
+            "a1.py": "from a2 import f2\n\n\ndef f1():\n    return f2()\n",
+            "a2.py": "from helpers import helper\n\n\ndef f2():\n    return helper()\n",
+            "helpers.py": "import asyncio\n\n\nasync def _f():\n    return 1\n\n\n"
+            "def helper():\n    return asyncio.run(_f())\n",
+        },
+        frozenset({("helpers.py", "AG101")}),
+    ),
+    # Entry points whose base class (View, Task, MiddlewareMixin) is a project class.
+    "view-base-elsewhere": Project(
+        {
+            "base.py": "from django.views import View\n\n\nclass BaseV(View):\n    pass\n",
+            "pages.py": "from base import BaseV\nfrom helpers import helper\n\n\n"
+            "class V(BaseV):\n    def get(self, req):\n        return helper()\n",
+            "helpers.py": "import asyncio\n\n\nasync def _f():\n    return 1\n\n\n"
+            "def helper():\n    return asyncio.run(_f())\n",
+        },
+        frozenset({("helpers.py", "AG101")}),
+    ),
+    "middleware-base-elsewhere": Project(
+        {
+            "base.py": "from django.utils.deprecation import MiddlewareMixin as M\n\n\n"
+            "class B(M):\n    pass\n",
+            "mw.py": "from base import B\nfrom helpers import helper\n\n\n"
+            "class Mw(B):\n    def process_request(self, r):\n        return helper()\n",
+            "helpers.py": "import asyncio\n\n\nasync def _f():\n    return 1\n\n\n"
+            "def helper():\n    return asyncio.run(_f())\n",
         },
         frozenset({("helpers.py", "AG101")}),
     ),
