@@ -17,7 +17,7 @@ import inspect
 import threading
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from celery import signals
 
 from async_guard.runtime import coroutines, events
@@ -65,7 +65,7 @@ def name_task(task: Any) -> None:
     shallow stack (the threads pool) cuts short.
     """
     run = getattr(task, "run", None)
-    if run is None or getattr(run, NAMED_MARK, False) or coroutine_task(task):
+    if run is None or getattr(run, NAMED_MARK, False):
         return
 
     @functools.wraps(run)
@@ -76,6 +76,9 @@ def name_task(task: Any) -> None:
         return coroutines.run_as(unit, run, *args, **kwargs)
 
     setattr(named_run, NAMED_MARK, True)
+    if coroutine_task(task):
+        # Still an async def to anyone who asks (the AGR105 check and W005 included).
+        markcoroutinefunction(named_run)
     task.run = named_run
 
 

@@ -115,7 +115,7 @@ def test_named_task_attributes_a_late_coroutine_to_itself(guard_events):
     hook.on_worker_init(sender=SimpleNamespace(app=app))
     hook.on_worker_init(sender=SimpleNamespace(app=app))  # idempotent
     assert getattr(leave_pending.run, hook.NAMED_MARK)
-    assert not getattr(async_task.run, hook.NAMED_MARK, False)
+    assert hook.coroutine_task(async_task)
     result = leave_pending.apply()
     import async_guard
 
