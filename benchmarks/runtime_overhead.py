@@ -360,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     worker = None if args.no_worker else run_worker(args.worker_rounds, args.tasks)
     result = table(MEASURES, worker, args.tasks)
     command = "python benchmarks/runtime_overhead.py " + " ".join(
-        a for a in (argv if argv is not None else sys.argv[1:]) if a != "--write-docs"
+        argv if argv is not None else sys.argv[1:]
     )
     section = "\n".join(
         [
