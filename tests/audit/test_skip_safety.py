@@ -145,6 +145,25 @@ PROJECTS: dict[str, Project] = {
         },
         frozenset({("x.py", "AG301")}),
     ),
+    "class-reexported-under-alias": Project(
+        {
+            "c.py": "class Client:\n    @staticmethod\n    async def fetch():\n        return 1\n",
+            "alias.py": "from c import Client as C2\n",
+            "x.py": "from alias import C2\n\n\ndef f():\n    C2.fetch()\n",
+        },
+        frozenset({("x.py", "AG301")}),
+    ),
+    # AG101: the task reaches the helper through a re-export under another name.
+    "context-through-an-aliased-reexport": Project(
+        {
+            "tasks.py": "from celery import shared_task\nfrom mid import h2\n\n\n"
+            "@shared_task\ndef t():\n    return h2()\n",
+            "mid.py": "from helpers import helper as h2\n",
+            "helpers.py": "import asyncio\n\n\nasync def _f():\n    return 1\n\n\n"
+            "def helper():\n    return asyncio.run(_f())\n",
+        },
+        frozenset({("helpers.py", "AG101")}),
+    ),
     "reexport-chain": Project(
         {
             "pkg/__init__.py": "from .impl import fetch\n",
