@@ -53,3 +53,20 @@ def serve(loop):
 class Holder:
     def __init__(self):
         self.loop = asyncio.new_event_loop()
+
+
+def background_loop():
+    # a loop that lives on in a thread (redis' token manager does this)
+    loop = asyncio.new_event_loop()
+
+    def start():
+        asyncio.set_event_loop(loop)
+        loop.run_forever()
+
+    threading.Thread(target=start, daemon=True).start()
+    return None
+
+
+def loop_method_handed_on():
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()

@@ -16,3 +16,10 @@ LOOP = asyncio.get_event_loop()  # expect: AG106
 class Worker:
     def start(self):
         asyncio.get_event_loop().run_forever()  # expect: AG106
+
+
+def handler_for_something_else():
+    try:
+        return asyncio.get_event_loop()  # expect: AG106
+    except KeyError:
+        return None

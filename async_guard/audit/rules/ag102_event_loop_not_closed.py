@@ -88,7 +88,11 @@ class EventLoopNotClosed(Rule):
                     )
                 continue
             name = parent
-            if self._escapes(nodes, name) or self._closed_in_finally(nodes, name):
+            if (
+                self._escapes(nodes, name)
+                or self._captured(owner, name)
+                or self._closed_in_finally(nodes, name)
+            ):
                 continue
             closed = self._closed_anywhere(nodes, name)
             self.report(
@@ -136,7 +140,25 @@ class EventLoopNotClosed(Rule):
                 return True
             if isinstance(node, ast.Assign) and _holds(node.value, name):
                 return True
+            if isinstance(node, ast.keyword | ast.Call) and _bound_method_of(node, name):
+                return True
         return False
+
+    @staticmethod
+    def _captured(owner: ast.AST, name: str) -> bool:
+        """A nested function or lambda uses the loop: it lives on (say, in a thread)."""
+        if isinstance(owner, ast.Module):
+            return False  # module globals are not captured, they are shared
+        return any(
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            and node is not owner
+            and _mentions(node, name)
+            and not any(
+                isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
+                for n in ast.walk(node)
+            )
+            for node in ast.walk(owner)
+        )
 
     @staticmethod
     def _closed_in_finally(nodes: list[ast.AST], name: str) -> bool:
@@ -158,6 +180,15 @@ def _is_close(node: ast.AST, name: str) -> bool:
         and node.func.attr == "close"
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id == name
+    )
+
+
+def _bound_method_of(node: ast.keyword | ast.Call, name: str) -> bool:
+    """``target=loop.run_forever``: a method of the loop handed on, not called here."""
+    values = [node.value] if isinstance(node, ast.keyword) else list(node.args)
+    return any(
+        isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name) and v.value.id == name
+        for v in values
     )
 
 

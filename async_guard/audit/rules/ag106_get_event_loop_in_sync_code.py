@@ -48,9 +48,13 @@ class GetEventLoopInSyncCode(Rule):
     severity: ClassVar[Severity] = "warning"
     triggers: ClassVar[tuple[str, ...]] = ("get_event_loop",)
 
+    _guarded: set[int] | None = None
+
     def visit_Call(self, node: ast.Call, scope: Scope) -> None:
         if scope.in_async or self.file.resolve(node.func) not in GET_LOOP:
             return
+        if id(node) in self._guarded_calls():
+            return  # the code expects the RuntimeError and handles it
         self.report(
             node,
             "asyncio.get_event_loop() in sync code: raises RuntimeError in threads without "
@@ -58,3 +62,27 @@ class GetEventLoopInSyncCode(Rule):
             hint="bridge with async_to_sync(fn)(...); inside async def use "
             "asyncio.get_running_loop()",
         )
+
+    def _guarded_calls(self) -> set[int]:
+        """Calls inside a ``try`` whose handlers catch RuntimeError (once per file)."""
+        if self._guarded is None:
+            self._guarded = set()
+            for node in ast.walk(self.file.tree):
+                if isinstance(node, ast.Try) and any(
+                    _catches_runtime_error(h) for h in node.handlers
+                ):
+                    for stmt in node.body:
+                        self._guarded.update(id(n) for n in ast.walk(stmt))
+        return self._guarded
+
+
+def _catches_runtime_error(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(
+        isinstance(t, (ast.Name, ast.Attribute))
+        and (t.id if isinstance(t, ast.Name) else t.attr)
+        in ("RuntimeError", "Exception", "BaseException")
+        for t in types
+    )
