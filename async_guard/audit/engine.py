@@ -60,6 +60,7 @@ SKIP_DIRS = frozenset(
      ".nox", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".async_guard_cache", "build", "dist"}
 )  # fmt: skip
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ALIAS = re.compile(r"\b([A-Za-z_]\w*)\s+as\s+([A-Za-z_]\w*)")
 _DEF_LINE = re.compile(r"^[ \t]*def[ \t]", re.M)
 _ASYNC_DEF_LINE = re.compile(r"^[ \t]*async[ \t]+def[ \t]", re.M)
 
@@ -485,11 +486,29 @@ def _closure(
 
     for record in full:
         add(record, True)
+    aliases = [
+        pair for r in records if " as " in r.text for pair in _ALIAS.findall(r.text)
+    ]  # every `name as alias` in the tree: imports may rename what they re-export
+
+    def follow_aliases() -> None:
+        changed = True
+        while changed:
+            changed = False
+            for original, alias in aliases:
+                if original in defined and alias not in defined:
+                    defined.add(alias)
+                    changed = True
+                for classes in methods.values():
+                    if original in classes and alias not in classes:
+                        classes.add(alias)
+                        changed = True
+
     while True:
         while queue:
             name = queue.popleft()
             if not expand(name):
                 waiting.add(name)
+        follow_aliases()
         prefixes = {
             ".".join(parts[:i])
             for name in waiting
