@@ -58,6 +58,16 @@ async def read_symbol_sync_orm(pk: int) -> str:
 
 # -- AGR101 (and AGR107): the write that leaves the caller's thread -------------------
 
+# The two bridges from sync code to a coroutine function: the mistake and the fix.
+
+
+def via_asyncio_run(fn: Callable[..., Coroutine[Any, Any, str]], *args: Any) -> str:
+    return asyncio.run(fn(*args))
+
+
+def via_async_to_sync(fn: Callable[..., Coroutine[Any, Any, str]], *args: Any) -> str:
+    return async_to_sync(fn)(*args)
+
 
 def save_in_atomic_asyncio_run(pk: int) -> str:
     position = Position.objects.get(pk=pk)
@@ -96,11 +106,11 @@ def _save_then_roll_back(pk: int, bridge: Callable[..., str]) -> str:
 
 
 def rollback_asyncio_run(pk: int) -> str:
-    return _save_then_roll_back(pk, lambda fn, *args: asyncio.run(fn(*args)))
+    return _save_then_roll_back(pk, via_asyncio_run)
 
 
 def rollback_async_to_sync(pk: int) -> str:
-    return _save_then_roll_back(pk, lambda fn, *args: async_to_sync(fn)(*args))
+    return _save_then_roll_back(pk, via_async_to_sync)
 
 
 def _save_under_row_lock(pk: int, bridge: Callable[..., str]) -> str:
@@ -111,11 +121,11 @@ def _save_under_row_lock(pk: int, bridge: Callable[..., str]) -> str:
 
 
 def row_lock_asyncio_run(pk: int) -> str:
-    return _save_under_row_lock(pk, lambda fn, *args: asyncio.run(fn(*args)))
+    return _save_under_row_lock(pk, via_asyncio_run)
 
 
 def row_lock_async_to_sync(pk: int) -> str:
-    return _save_under_row_lock(pk, lambda fn, *args: async_to_sync(fn)(*args))
+    return _save_under_row_lock(pk, via_async_to_sync)
 
 
 # -- AGR109: a bridge inside a bridge ------------------------------------------------
