@@ -29,7 +29,10 @@ AMQP = "amqp://guest:guest@127.0.0.1:5672//"
 
 def test_asyncio_run_write_is_caught_and_async_to_sync_is_not(lab_logs: Path) -> None:
     first, second = make_positions(2)
-    producer = Celery("guardlab-amqp", broker=AMQP, backend=settings.CELERY_RESULT_BACKEND)
+    # Not the current app: later tests' shared_task.apply_async would go to RabbitMQ.
+    producer = Celery(
+        "guardlab-amqp", broker=AMQP, backend=settings.CELERY_RESULT_BACKEND, set_as_current=False
+    )
     producer.conf.update(task_serializer="json", result_serializer="json", accept_content=["json"])
     runs = [
         TaskRun("guardlab.save_in_atomic.bad", first),
