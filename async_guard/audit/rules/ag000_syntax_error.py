@@ -37,8 +37,7 @@ class SyntaxErrorRule(Rule):
     ## Fix
 
     ```python
-    def sync_positions():
-        ...
+    def sync_positions(): ...
     ```
 
     For code written for a newer Python, run the audit with that Python.

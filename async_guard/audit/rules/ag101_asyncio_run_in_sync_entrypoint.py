@@ -51,13 +51,14 @@ class AsyncioRunInSyncEntrypoint(Rule):
     @shared_task
     def sync_pr(pr_id):
         pr = PullRequest.objects.get(pk=pr_id)
-        result = asyncio.run(fetch_pr_complete_data(pr))   # ORM inside runs elsewhere
+        result = asyncio.run(fetch_pr_complete_data(pr))  # ORM inside runs elsewhere
     ```
 
     ## Fix
 
     ```python
     from asgiref.sync import async_to_sync
+
 
     @shared_task
     def sync_pr(pr_id):

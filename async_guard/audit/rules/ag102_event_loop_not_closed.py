@@ -36,7 +36,7 @@ class EventLoopNotClosed(Rule):
     def call_api():
         loop = asyncio.new_event_loop()
         result = loop.run_until_complete(async_call())
-        loop.close()           # skipped when async_call() raises
+        loop.close()  # skipped when async_call() raises
         return result
     ```
 

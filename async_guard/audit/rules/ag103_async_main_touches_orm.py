@@ -35,6 +35,7 @@ class AsyncMainTouchesOrm(Rule):
         position = await sync_to_async(Position.objects.get)(id=33)
         await cancel_order(position.order_id)
 
+
     if __name__ == "__main__":
         asyncio.run(main())
     ```
@@ -48,6 +49,7 @@ class AsyncMainTouchesOrm(Rule):
     def main():
         position = Position.objects.get(id=33)
         async_to_sync(cancel_order)(position.order_id)
+
 
     if __name__ == "__main__":
         main()

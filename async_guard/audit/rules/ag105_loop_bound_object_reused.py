@@ -51,7 +51,7 @@ class LoopBoundObjectReused(Rule):
     ```python
     def sync_account(user):
         session = async_to_sync(get_oauth_session)(user)
-        return async_to_sync(fetch_positions)(session)     # session's loop is closed
+        return async_to_sync(fetch_positions)(session)  # session's loop is closed
     ```
 
     ## Fix
@@ -62,6 +62,7 @@ class LoopBoundObjectReused(Rule):
     async def _sync_account(user):
         session = await get_oauth_session(user)
         return await fetch_positions(session)
+
 
     def sync_account(user):
         return async_to_sync(_sync_account)(user)
