@@ -17,6 +17,7 @@ class AsyncGuardConfig(AppConfig):
 
     def ready(self) -> None:
         from async_guard import checks, middleware
+        from async_guard.audit.django_checks import audit_check
         from async_guard.runtime import coroutines, db, loops
 
         connection_created.connect(db.on_connection_created, dispatch_uid="async_guard.db")
@@ -31,6 +32,6 @@ class AsyncGuardConfig(AppConfig):
             celery_hook.connect()
         for check in checks.ALL:
             django_checks.register(check, "async_guard")
-        # Integrator: also register the static audit's check here, e.g.
-        #     from async_guard.audit.django_checks import audit_check
-        #     django_checks.register(audit_check, "async_guard")
+        # A no-op unless ASYNC_GUARD["AUDIT"]["CHECKS"] is true; it imports the
+        # audit engine only then.
+        django_checks.register(audit_check, "async_guard")
