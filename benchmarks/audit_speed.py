@@ -271,6 +271,9 @@ def corpus_report(result: CorpusResult, rounds: int) -> str:
         + f" In CPU time: {warm_cpu:.2f}x.",
         f"- Files parsed on a cold run: {result.stats.get('parsed', '?')} of {result.files:,} "
         f"({result.stats.get('skipped', '?')} skipped without parsing).",
+        f"- Start-up floor: `async-guard --version` alone takes "
+        f"{result.startup.median / result.ruff.median:.2f}x ruff's whole run "
+        f"({secs(result.startup.median)}): interpreter start and imports.",
         "- The warm run reports exactly the cold run's findings: "
         + ("yes." if result.warm_matches_cold else "**NO** (a cache bug)."),
     ]
@@ -298,6 +301,7 @@ class ScaleRow:
     warm: Command
     ruff: Command
     findings: int
+    planted: int
     parsed: int
 
 
@@ -324,7 +328,12 @@ def bench_scale(
         parsed = int(report.get("stats", {}).get("parsed", -1))
         run_once(commands[1].argv, folder)  # fill the cache
         measure(commands, rounds, folder, label)
-        rows.append(ScaleRow(label, files, lines, *commands, findings, parsed))
+        planted = sum(
+            path.read_text(encoding="utf-8").count("async def order_total(")
+            for path in folder.rglob("*.py")
+        )
+        cold, warm, ruff = commands
+        rows.append(ScaleRow(label, files, lines, cold, warm, ruff, findings, planted, parsed))
         shutil.rmtree(folder)
     return rows
 
@@ -341,7 +350,7 @@ def scale_report(rows: list[ScaleRow], rounds: int) -> str:
         "ruff",
         "cold vs ruff",
         "files parsed",
-        "findings",
+        "findings (planted bugs)",
     ]
     body = [
         [
@@ -355,11 +364,41 @@ def scale_report(rows: list[ScaleRow], rounds: int) -> str:
             secs(row.ruff.median),
             f"{row.cold.median / row.ruff.median:.1f}x",
             f"{row.parsed:,} of {row.files:,}",
-            row.findings,
+            f"{row.findings} ({row.planted})",
         ]
         for row in rows
     ]
-    return f"Median of {rounds} alternating rounds per size.\n\n" + table(headers, body)
+    notes = [
+        _growth("Generated trees", [r for r in rows if r.label.endswith(" files")], "files"),
+        _growth("One module", [r for r in rows if r.label.startswith("1 module")], "lines"),
+    ]
+    return "\n".join(
+        [
+            f"Median of {rounds} alternating rounds per size.",
+            "",
+            table(headers, body),
+            "",
+            *(note for note in notes if note),
+        ]
+    )
+
+
+def _growth(what: str, rows: list[ScaleRow], unit: str) -> str:
+    """One line on how time grows from the smallest to the largest size of a series."""
+    if len(rows) < 2:
+        return ""
+    small, large = rows[0], rows[-1]
+    size = large.lines / small.lines
+    wall = large.cold.median / small.cold.median
+    cpu = large.cold.cpu_median / small.cold.cpu_median
+    per_line = cpu / size
+    verdict = (
+        "linear" if per_line <= 1.25 else f"**not linear**: CPU time per line grows {per_line:.2f}x"
+    )
+    return (
+        f"- {what}: {size:.1f}x the lines ({small.label} to {large.label}) take {wall:.1f}x "
+        f"the cold wall time and {cpu:.1f}x the cold CPU time: {verdict}."
+    )
 
 
 # -- profile -----------------------------------------------------------------
@@ -372,11 +411,9 @@ PHASES = (
     ("parse (ast.parse)", "source.py", "parse_source"),
     ("parse: import table", "source.py", "_collect_names"),
     ("index facts", "index.py", "collect_facts"),
-    ("text skip test and name links", "engine.py", "_linked_names"),
+    ("skip: text test and name closure", "engine.py", "_closure"),
     ("build the index", "index.py", "__init__"),
     ("rules walk", "engine.py", "walk_file"),
-    ("cache load", "cache.py", "load"),
-    ("cache store", "cache.py", "store"),
 )
 
 
@@ -414,7 +451,8 @@ def profile_cold(root: Path, top: int = 12) -> str:
     modules = [[f"`{where}`", secs(tt), _share(tt, total)] for where, tt in busiest]
     return "\n".join(
         [
-            f"One cold run in process, `--jobs 1`, under cProfile: {total:.1f} s in all.",
+            f"One cold run in process, `--jobs 1`, under cProfile: {total:.1f} s in all "
+            "(phases can nest; cProfile slows pure-Python code more than `compile()`).",
             "",
             table(["phase", "function", "cumulative", "share"], phases),
             "",
