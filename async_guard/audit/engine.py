@@ -26,6 +26,7 @@ skip-safety test compares both).
 from __future__ import annotations
 
 import hashlib
+import keyword
 import multiprocessing
 import os
 import re
@@ -42,7 +43,7 @@ from async_guard.audit.cache import Cache, CacheEntry
 from async_guard.audit.config import Config
 from async_guard.audit.context import Walker
 from async_guard.audit.finding import Finding
-from async_guard.audit.index import FileFacts, ProjectIndex, collect_facts
+from async_guard.audit.index import ASYNC_ORM_METHODS, FileFacts, ProjectIndex, collect_facts
 from async_guard.audit.rules import Rule, all_rules
 from async_guard.audit.source import (
     SourceFile,
@@ -53,14 +54,20 @@ from async_guard.audit.source import (
 )
 from async_guard.audit.suppress import unsuppressed
 
-#: What the index itself needs to see in a file (async defs, entry points, models).
-INDEX_TRIGGERS = ("async",)
+#: What the index itself needs to see in a file: ``async def`` (coroutine functions),
+#: the bridges (``bridges`` facts: asyncio.run, loops, async_to_sync, run_async),
+#: ``sync_to_async`` and the async ORM's methods (``reaches_async_orm``).
+INDEX_TRIGGERS = (
+    "async", "asyncio", "async_to_sync", "AsyncToSync", "run_async", "run_until_complete",
+    "get_event_loop", "new_event_loop", "sync_to_async", "SyncToAsync", *sorted(ASYNC_ORM_METHODS),
+)  # fmt: skip
 SKIP_DIRS = frozenset(
     {"__pycache__", "node_modules", "site-packages", "venv", ".venv", ".git", ".hg", ".tox",
      ".nox", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".async_guard_cache", "build", "dist"}
 )  # fmt: skip
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ALIAS = re.compile(r"\b([A-Za-z_]\w*)\s+as\s+([A-Za-z_]\w*)")
+_AS = re.compile(r"\sas\s")
+_NAME_AFTER = re.compile(r"\s*([A-Za-z_]\w*)")
 _DEF_LINE = re.compile(r"^[ \t]*def[ \t]", re.M)
 _ASYNC_DEF_LINE = re.compile(r"^[ \t]*async[ \t]+def[ \t]", re.M)
 
@@ -137,6 +144,34 @@ def triggers(config: Config) -> tuple[str, ...]:
     # configured names count like the built-in ones (an import names them in full)
     words.update(name.rsplit(".", 1)[-1] for name in (*config.known_async, *config.task_decorators))
     return tuple(sorted(w for w in words if w))
+
+
+class TriggerTest:
+    """Does a text hold one of ``words``? Each is a substring, except keywords (``async``)
+    and the async ORM's method names, which can only matter as whole tokens
+    (``async_unsafe`` or ``asynchronous`` hold no ``async`` keyword; ``target`` is no
+    call of ``aget``)."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        unique = sorted(set(words))
+        whole = [w for w in unique if keyword.iskeyword(w) or w in ASYNC_ORM_METHODS]
+        self.substrings = tuple(w for w in unique if w not in whole)
+        # A literal first lets ``re`` scan fast; the name boundary before is checked by hand.
+        longest_first = sorted(whole, key=len, reverse=True)
+        self.whole = re.compile("(?:" + "|".join(map(re.escape, longest_first)) + r")(?!\w)")
+        self.any_whole = bool(whole)
+
+    def search(self, text: str) -> bool:
+        if any(word in text for word in self.substrings):
+            return True
+        if self.any_whole:
+            for match in self.whole.finditer(text):
+                start = match.start()
+                before = text[start - 1] if start else " "
+                # glued to a name before, it is part of that name (a digit starts none)
+                if before.isdigit() or not before.isidentifier():
+                    return True
+        return False
 
 
 def syntax_finding(path: str, problem: SourceProblem, lines: Sequence[str] = ()) -> Finding:
@@ -391,6 +426,26 @@ def _context_sensitive_names(
     return functions, methods
 
 
+def _aliases(text: str) -> list[tuple[str, str]]:
+    """Every ``name as alias`` in ``text`` (a superset: comments and strings too).
+
+    Found from each ``as`` outwards: a regex that starts with a name would try every
+    position of the text, five times slower on a large tree.
+    """
+    pairs: list[tuple[str, str]] = []
+    for match in _AS.finditer(text):
+        end = match.start()
+        while end > 0 and text[end - 1].isspace():
+            end -= 1
+        start = end
+        while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            start -= 1
+        alias = _NAME_AFTER.match(text, match.end() - 1)
+        if start < end and not text[start].isdigit() and alias is not None:
+            pairs.append((text[start:end], alias.group(1)))
+    return pairs
+
+
 def _referred_names(facts: FileFacts) -> set[str]:
     """Every name this file refers to: imports, calls, bases, ``.objects`` receivers."""
     names = set(facts.imports.values())
@@ -419,7 +474,7 @@ def _expand_in(
 
 
 def _closure(
-    records: list[_File], hits: Sequence[str], obtain: Callable[[list[_File]], None]
+    records: list[_File], hits: TriggerTest, obtain: Callable[[list[_File]], None]
 ) -> None:
     """Get facts for the files that can matter (see the module docstring); skip the rest.
 
@@ -431,7 +486,7 @@ def _closure(
     """
     modules = {id(r): module_name(r.display)[0] for r in records}
     unknown = Counter(modules[id(r)] for r in records if r.facts is None and r.findings is None)
-    full = [r for r in records if any(w in r.text for w in hits)]
+    full = [r for r in records if hits.search(r.text)]
     for record in full:
         record.full = True
     obtain(full)
@@ -467,11 +522,15 @@ def _closure(
             return True
         return False
 
+    added: set[int] = set()
+
     def add(record: _File, as_full: bool) -> None:
         facts = record.facts
-        unknown[modules[id(record)]] -= 1  # read now (or unreadable): stop waiting for it
-        if facts is not None:
-            by_module.setdefault(facts.module, []).append(facts)
+        if id(record) not in added:
+            added.add(id(record))
+            unknown[modules[id(record)]] -= 1  # read now (or unreadable): stop waiting for it
+            if facts is not None:
+                by_module.setdefault(facts.module, []).append(facts)
         if facts is not None and as_full:
             functions, pairs = _context_sensitive_names(facts, defined, sensitive_pairs)
             defined.update(functions)
@@ -487,7 +546,7 @@ def _closure(
     for record in full:
         add(record, True)
     aliases = [
-        pair for r in records if " as " in r.text for pair in _ALIAS.findall(r.text)
+        pair for r in records for pair in _aliases(r.text)
     ]  # every `name as alias` in the tree: imports may rename what they re-export
 
     def follow_aliases() -> None:
@@ -503,6 +562,29 @@ def _closure(
                         classes.add(alias)
                         changed = True
 
+    cold: set[str] = set()  # names not hot while ``defined`` and ``methods`` stay as they are
+    grown = [-1]
+
+    def hot(name: str) -> bool:
+        """``name`` may stand for a sensitive function (its words, as the text test sees them)."""
+        if name in cold:
+            return False
+        parts = set(name.split("."))
+        if parts & defined or any(methods[m] & parts for m in parts & methods.keys()):
+            return True
+        cold.add(name)
+        return False
+
+    def sensitive(index: ProjectIndex, name: str) -> bool:
+        target = index.canonical(name)
+        if target not in index.functions:
+            return False
+        parts = target.split(".")
+        return parts[-1] in defined or ".".join(parts[-2:]) in sensitive_pairs
+
+    # Files whose text mentions a sensitive name: read for facts, audited (full) only
+    # when one of the names they refer to resolves to a sensitive function.
+    candidates: dict[int, _File] = {}
     while True:
         while queue:
             name = queue.popleft()
@@ -515,28 +597,58 @@ def _closure(
             for parts in [name.split(".")]
             for i in range(1, len(parts) + 1)
         }
-        newly_full: list[_File] = []
+        newly_candidate: list[_File] = []
         newly_partial: list[_File] = []
+        # A candidate mentions a sensitive function or a class with a sensitive method:
+        # one scan for those names first, the words of the few files that hold one after.
+        needles = sorted({*defined, *(k for classes in methods.values() for k in classes)})
+        mentions = re.compile("|".join(map(re.escape, needles))) if needles else None
         for record in records:
-            if id(record) in full_ids or (record.findings is not None and record.facts is None):
+            if id(record) in full_ids or id(record) in candidates:
                 continue
-            if id(record) not in words:
-                words[id(record)] = set(_WORD.findall(record.text))
-            text = words[id(record)]
+            if record.findings is not None and record.facts is None:
+                continue
+            text: set[str] = set()
+            if id(record) in words:
+                text = words[id(record)]
+            elif mentions is not None and mentions.search(record.text):
+                text = words[id(record)] = set(_WORD.findall(record.text))
             if text & defined or any(methods[m] & text for m in text & methods.keys()):
-                newly_full.append(record)
+                newly_candidate.append(record)
             elif record.facts is None and modules[id(record)] in prefixes:
                 newly_partial.append(record)
-        if not newly_full and not newly_partial:
-            return
-        for record in newly_full:
-            record.full = True
-        obtain([r for r in newly_full + newly_partial if r.facts is None])
-        for record in newly_full:
-            full_ids.add(id(record))
-            add(record, True)
+        obtain([r for r in newly_candidate + newly_partial if r.facts is None])
         for record in newly_partial:
             add(record, False)
+        for record in newly_candidate:
+            candidates[id(record)] = record
+            add(record, False)
+        # what a candidate's sensitive-looking names resolve through: re-exports, bases
+        size = len(defined) + len(methods) + sum(map(len, methods.values()))
+        if size != grown[0]:
+            grown[0] = size
+            cold.clear()
+        for record in candidates.values():
+            if record.facts is not None:
+                for name in _referred_names(record.facts):
+                    if hot(name):
+                        want(name)
+        if queue or newly_candidate or newly_partial:
+            continue  # resolve with every fact that can be had first
+        index = ProjectIndex([f for found in by_module.values() for f in found])
+        promoted = [
+            r
+            for r in candidates.values()
+            if r.facts is not None
+            and any(sensitive(index, name) for name in _referred_names(r.facts))
+        ]
+        if not promoted:
+            return
+        for record in promoted:
+            del candidates[id(record)]
+            record.full = True
+            full_ids.add(id(record))
+            add(record, True)  # its tree was dropped after the facts: the walk reads it again
 
 
 def audit_paths(
@@ -634,7 +746,7 @@ def audit_paths(
             parse(fresh)
 
         if config.skip:
-            _closure(records, triggers(config), obtain)
+            _closure(records, TriggerTest(triggers(config)), obtain)
         else:
             for record in records:
                 record.full = True

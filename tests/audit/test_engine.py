@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from async_guard.audit.config import Config, ConfigError, from_mapping, load_pyproject
-from async_guard.audit.engine import audit_paths, audit_source, triggers
+from async_guard.audit.engine import TriggerTest, audit_paths, audit_source, triggers
 from async_guard.audit.suppress import suppressed_codes
 from tests.audit.conftest import write_tree
 
@@ -136,8 +136,54 @@ def test_skip_needs_a_trigger_and_skipping_keeps_findings(tmp_path: Path) -> Non
     off = audit_paths([str(root)], Config(cache=False, jobs=1, skip=False))
     assert on.stats.skipped == 1 and off.stats.skipped == 0
     assert on.findings == off.findings
-    assert "get_event_loop" in triggers(Config())
-    assert "get_event_loop" not in triggers(Config(select=("AG3",)))
+    assert "thread_sensitive" in triggers(Config())
+    assert "thread_sensitive" not in triggers(Config(select=("AG3",)))
+
+
+def test_skip_resolves_a_name_shared_by_two_classes(tmp_path: Path) -> None:
+    """Two classes called ``Signal``, one with an ``async`` ``send``: both callers mention
+    ``Signal`` and ``send``; only the one that resolves to the coroutine is audited, and
+    it keeps its AG301."""
+    root = write_tree(
+        tmp_path / "tree",
+        {
+            "hub/__init__.py": "from .dispatch import Signal as Sig\n",
+            "hub/dispatch.py": (
+                "class Signal:\n    @staticmethod\n    async def send():\n        return 1\n"
+            ),
+            "other.py": "class Signal:\n    @staticmethod\n    def send():\n        return 2\n",
+            "uses_other.py": "from other import Signal\n\n\ndef f():\n    Signal.send()\n",
+            "uses_hub.py": "from hub import Sig\n\n\ndef f():\n    Sig.send()\n",
+        },
+    )
+    on = audit_paths([str(root)], Config(cache=False, jobs=1))
+    off = audit_paths([str(root)], Config(cache=False, jobs=1, skip=False))
+    assert on.findings == off.findings
+    assert [(Path(f.path).name, f.code) for f in on.findings] == [("uses_hub.py", "AG301")]
+
+
+@pytest.mark.parametrize(
+    ("text", "hit"),
+    [
+        ("async def f(): ...", True),
+        ("x = [y async for y in z]", True),
+        ("1async", True),  # a digit cannot start a name: still the keyword's token
+        ("x = 1;async def f(): ...", True),
+        ("éasync = 1", False),
+        ("x.aget_many()", False),  # a cache method, not the ORM
+        ("def is_async(): ...", False),  # an identifier holds no keyword
+        ("# asynchronous work", False),
+        ("@async_unsafe", False),
+        ("target = 1", False),  # no call of the async ORM's aget
+        ("await Order.objects.aget(pk=1)", True),
+        ("Order.objects.aget_or_create()", True),
+        ("AsyncToSync(f)()", True),
+        ("def fetch_sync(): ...", True),  # AG304's suffix stays a substring
+        ("import asyncio", True),
+    ],
+)
+def test_trigger_pattern_keywords_and_orm_methods_are_whole_words(text: str, hit: bool) -> None:
+    assert TriggerTest(triggers(Config())).search(text) is hit
 
 
 def test_config_from_pyproject_and_errors(tmp_path: Path) -> None:
