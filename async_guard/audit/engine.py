@@ -364,16 +364,15 @@ def discover(
         for folder, dirs, files in os.walk(path):
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
             rel_folder = os.path.relpath(folder, path)
-            for name in sorted(files + [d for d in dirs if d.endswith(".py")]):
+            # os.walk sorted folders (a folder named x.py too: its files are walked like
+            # any folder's) from the rest without another stat
+            for name in sorted(files):
                 if not name.endswith(".py"):
                     continue
                 display = os.path.normpath(os.path.join(display_root, rel_folder, name))
-                full = Path(folder) / name
-                if full.is_dir():
-                    continue  # a folder named x.py: its files are walked like any folder's
                 if config.excluded(display):
                     continue
-                found.setdefault(display, (full, display))
+                found.setdefault(display, (Path(folder, name), display))
     return sorted(found.values(), key=lambda pair: pair[1]), errors
 
 

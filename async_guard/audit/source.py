@@ -255,13 +255,19 @@ def dotted(expr: ast.AST) -> str | None:
 def read_file(path: Path) -> bytes:
     """The file's bytes; what is not a readable regular file is an unreadable problem."""
     try:
-        mode = path.stat().st_mode
-        if stat.S_ISDIR(mode):
-            raise SourceProblem("is a directory, not a Python file", unreadable=True)
-        if not stat.S_ISREG(mode):
-            # a FIFO or a device would block or never end
-            raise SourceProblem("is not a regular file", unreadable=True)
-        return path.read_bytes()
+        # One open and one fstat per file; O_NONBLOCK: opening a FIFO must not wait
+        # for a writer (it is refused below, unread).
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with open(fd, "rb", closefd=True) as handle:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise SourceProblem("is a directory, not a Python file", unreadable=True)
+            if not stat.S_ISREG(mode):
+                # a FIFO or a device would block or never end
+                raise SourceProblem("is not a regular file", unreadable=True)
+            return handle.read()
+    except IsADirectoryError:  # pragma: no cover - Windows cannot open a folder
+        raise SourceProblem("is a directory, not a Python file", unreadable=True) from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise SourceProblem("symlink loop: cannot be read", unreadable=True) from None
