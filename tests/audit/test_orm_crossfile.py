@@ -205,6 +205,9 @@ def test_configured_known_async_names(tmp_path: Path) -> None:
     )
     assert audit(tree) == []
     assert where(audit(tree, known_async=("vendor.sdk.fetch_all",))) == [("jobs.py", 5, "AG301")]
+    # a configured name wins over what the file says (here: a plain def)
+    (tmp_path / "local.py").write_text("def legacy():\n    pass\n\n\nlegacy()\n")
+    assert where(audit(tmp_path, known_async=("local.legacy",))) == [("local.py", 5, "AG301")]
 
 
 def test_configured_task_decorator(tmp_path: Path) -> None:

@@ -133,3 +133,38 @@ class Other:
 
     def caller(self):
         self.refresh()
+
+
+# --- decorators that change what calling the function returns -----------------------
+
+
+@async_to_sync
+async def bridged_at_definition():
+    return None
+
+
+class Wrapped:
+    @async_to_sync
+    async def refresh(self):
+        return None
+
+    @staticmethod
+    async def still_a_coroutine():
+        return None
+
+    def caller(self):
+        bridged_at_definition()
+        self.refresh()
+        Wrapped.still_a_coroutine()  # expect: AG301
+
+
+HOOKS = {}
+
+
+@HOOKS.setdefault("refresh", [])[0]
+async def registered_through_an_expression():
+    return None
+
+
+def call_registered():
+    registered_through_an_expression()
