@@ -406,7 +406,7 @@ def _context_sensitive_names(
             key: tuple[str, str] | str = path[0] if len(path) == 1 else (path[0], path[-1])
             if key in functions or key in methods:
                 continue
-            coroutine = facts.functions[function] and function not in facts.async_generators
+            coroutine = facts.functions[function] and function not in facts.not_coroutines
             if (
                 coroutine  # a caller may forget to await it (AG301)
                 or function in facts.bridges

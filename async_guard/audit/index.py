@@ -71,7 +71,9 @@ class FileFacts:
     path: str = ""
     imports: dict[str, str] = field(default_factory=dict)
     functions: dict[str, bool] = field(default_factory=dict)  # qualname -> is async
-    async_generators: set[str] = field(default_factory=set)  # async def with yield
+    # async defs whose call returns no coroutine: async generators, and those a
+    # decorator may have turned into something else (``@async_to_sync``).
+    not_coroutines: set[str] = field(default_factory=set)
     classes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # qualname -> bases
     fields: dict[str, dict[str, str]] = field(default_factory=dict)
     managers: dict[str, set[str]] = field(default_factory=dict)
@@ -109,8 +111,8 @@ class FactCollector:
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef, scope: Scope) -> None:
         self.facts.functions[scope.qualname] = True
-        if _yields(node):
-            self.facts.async_generators.add(scope.qualname)
+        if _yields(node) or rewrapped(node):
+            self.facts.not_coroutines.add(scope.qualname)
         if scope.direct_context:
             self.facts.entries[scope.qualname] = scope.direct_context
 
@@ -175,6 +177,24 @@ class FactCollector:
             self.facts.entries.setdefault(f"{self.sf.module}.<script>", "script")
 
 
+#: Decorators that leave an ``async def`` a coroutine function; any other one
+#: (``@async_to_sync``, a project's own wrapper) may not, and precision comes first.
+KEEPS_COROUTINE = frozenset(
+    {"staticmethod", "classmethod", "abstractmethod", "override", "wraps", "shared_task",
+     "task", "retry", "on_exception", "on_predicate", "cache", "lru_cache", "fixture",
+     "parametrize", "asyncio"}
+)  # fmt: skip
+
+
+def rewrapped(node: ast.AsyncFunctionDef) -> bool:
+    """A decorator of ``node`` may make calling it return something other than a coroutine."""
+    for decorator in node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if dotted_tail(target) not in KEEPS_COROUTINE:
+            return True
+    return False
+
+
 def _yields(node: ast.AST) -> bool:
     stack = list(ast.iter_child_nodes(node))
     while stack:
@@ -207,7 +227,7 @@ class ProjectIndex:
         self.config = config or Config()
         self.modules: dict[str, dict[str, str]] = {}
         self.functions: dict[str, bool] = {}
-        self.async_generators: set[str] = set()
+        self.not_coroutines: set[str] = set()
         self.classes: dict[str, tuple[str, ...]] = {}
         self.fields: dict[str, dict[str, str]] = {}
         self.managers: dict[str, set[str]] = {}
@@ -230,7 +250,7 @@ class ProjectIndex:
         self.facts.append(facts)
         self.modules.setdefault(facts.module, {}).update(facts.imports)
         self.functions.update(facts.functions)
-        self.async_generators.update(facts.async_generators)
+        self.not_coroutines.update(facts.not_coroutines)
         self.classes.update(facts.classes)
         for name, values in facts.fields.items():
             self.fields.setdefault(name, {}).update(values)
@@ -358,8 +378,8 @@ class ProjectIndex:
         if qualname in self.config.known_async:
             return True
         name = self.canonical(qualname)
-        if name in self.async_generators:
-            return False  # calling it makes an async generator, not a coroutine
+        if name in self.not_coroutines:
+            return False  # an async generator, or rewrapped by a decorator: not surely one
         return self.functions.get(name, False) or name in self.config.known_async
 
     def is_function(self, qualname: str) -> bool:

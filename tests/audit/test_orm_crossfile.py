@@ -190,6 +190,40 @@ def test_coroutine_defined_elsewhere_and_reexported(tmp_path: Path) -> None:
     assert where(audit(tree)) == [("cleanup.py", 7, "AG301"), ("cleanup.py", 12, "AG301")]
 
 
+def test_async_def_rewrapped_by_a_decorator_elsewhere_is_not_a_coroutine(tmp_path: Path) -> None:
+    tree = write(
+        tmp_path,
+        {
+            "broker/__init__.py": "",
+            "broker/client.py": """\
+                import functools
+
+                from asgiref.sync import async_to_sync
+
+
+                @async_to_sync
+                async def bridged(order_id):
+                    return order_id
+
+
+                @functools.wraps(bridged)
+                async def still_a_coroutine(order_id):
+                    return order_id
+                """,
+            "jobs/__init__.py": "",
+            "jobs/cleanup.py": """\
+                from broker.client import bridged, still_a_coroutine
+
+
+                def cleanup(order_id):
+                    bridged(order_id)
+                    still_a_coroutine(order_id)
+                """,
+        },
+    )
+    assert where(audit(tree)) == [("cleanup.py", 6, "AG301")]
+
+
 def test_configured_known_async_names(tmp_path: Path) -> None:
     tree = write(
         tmp_path,

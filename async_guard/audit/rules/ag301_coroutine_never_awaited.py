@@ -105,11 +105,7 @@ class CoroutineNeverAwaited(Rule):
     def coroutine_call(self, call: ast.Call, scope: Scope) -> str | None:
         """How to name the callee when calling it surely makes a coroutine, else None."""
         target = self.resolve(call.func, scope)
-        if (
-            target is not None
-            and self.index.is_coroutine_function(target)
-            and not self.rewrapped_here(target)
-        ):
+        if target is not None and self.index.is_coroutine_function(target):
             return target.rsplit(".", 1)[-1]
         if (
             isinstance(call.func, ast.Attribute)
@@ -118,46 +114,6 @@ class CoroutineNeverAwaited(Rule):
         ):
             return call.func.attr
         return None
-
-    def rewrapped_here(self, qualname: str) -> bool:
-        """The ``async def`` is in this file and carries a decorator that may turn it into
-        something else (``@async_to_sync`` makes a sync function): not surely a coroutine."""
-        prefix = f"{self.file.module}."
-        if not qualname.startswith(prefix):
-            return False
-        body: list[ast.stmt] = self.file.tree.body
-        definition: ast.stmt | None = None
-        for part in qualname[len(prefix) :].split("."):
-            definition = next(
-                (
-                    s
-                    for s in body
-                    if isinstance(s, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                    and s.name == part
-                ),
-                None,
-            )
-            if definition is None:
-                return False
-            body = definition.body
-        if not isinstance(definition, ast.AsyncFunctionDef):
-            return False
-        return any(_decorator_name(d) not in _KEEPS_COROUTINE for d in definition.decorator_list)
-
-
-#: Decorators that leave an ``async def`` a coroutine function.
-_KEEPS_COROUTINE = frozenset(
-    {"staticmethod", "classmethod", "abstractmethod", "override", "wraps", "shared_task",
-     "task", "retry", "on_exception", "on_predicate", "cache", "lru_cache", "fixture",
-     "parametrize", "asyncio"}
-)  # fmt: skip
-
-
-def _decorator_name(decorator: ast.expr) -> str:
-    target = decorator.func if isinstance(decorator, ast.Call) else decorator
-    if isinstance(target, ast.Attribute):
-        return target.attr
-    return target.id if isinstance(target, ast.Name) else ""
 
 
 def _used(function: ast.AST, name: str) -> bool:
