@@ -17,6 +17,7 @@ import re
 import stat
 import sys
 import tokenize
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -95,7 +96,11 @@ def parse_source(text: str) -> ast.Module:
             "contains NUL bytes: not Python source", text[: text.index("\x00")].count("\n") + 1
         )
     try:
-        return ast.parse(text, type_comments=False)
+        # The scanned code's own warnings (invalid escapes, ``is`` with a literal)
+        # are its compiler's business, not noise for the audit's user.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text, type_comments=False)
     except SyntaxError as exc:
         newer = _newer_grammar(text, exc)
         if newer:
