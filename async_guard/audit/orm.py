@@ -729,6 +729,17 @@ def _defs_in(body: list[ast.stmt]) -> dict[str, ast.FunctionDef | ast.AsyncFunct
     return {s.name: s for s in body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
 
+# The module-level defs of the file being walked: computed once per file, not
+# once per function (that was quadratic on one 50,000-line module).
+_MODULE_DEFS: list[tuple[ast.Module, dict[str, ast.FunctionDef | ast.AsyncFunctionDef]]] = []
+
+
+def _module_defs(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+    if not _MODULE_DEFS or _MODULE_DEFS[0][0] is not tree:
+        _MODULE_DEFS[:] = [(tree, _defs_in(tree.body))]
+    return _MODULE_DEFS[0][1]
+
+
 # One analysis per body, shared by the rules of a walk (keyed by node identity).
 _CACHE: dict[int, tuple[ast.AST, OrmFacts]] = {}
 _CACHE_SIZE = 256
@@ -744,7 +755,7 @@ def facts_for(sf: SourceFile, index: ProjectIndex, scope: Scope) -> OrmFacts:
     analyzer = OrmAnalyzer(sf, index)
     if function is not None and function.kind == "function":
         # module-level defs are callable from any body of the file
-        analyzer.local_defs.update(_defs_in(sf.tree.body))
+        analyzer.local_defs.update(_module_defs(sf.tree))
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         owner = function.parent if function is not None else None
         model = None

@@ -65,12 +65,22 @@ class SyncTwinNotBridged(Rule):
     severity: ClassVar[Severity] = "warning"
     triggers: ClassVar[tuple[str, ...]] = (_SUFFIX,)
 
+    def _async_names(self, parent: ast.AST) -> frozenset[str]:
+        """The ``async def`` names directly in ``parent``'s body, once per body."""
+        cache: dict[int, frozenset[str]] = self.__dict__.setdefault("_async_by_body", {})
+        names = cache.get(id(parent))
+        if names is None:
+            body = getattr(parent, "body", [])
+            names = cache[id(parent)] = frozenset(
+                s.name for s in body if isinstance(s, ast.AsyncFunctionDef)
+            )
+        return names
+
     def visit_FunctionDef(self, node: ast.FunctionDef, scope: Scope) -> None:
         twin = node.name[: -len(_SUFFIX)]
         if not node.name.endswith(_SUFFIX) or not twin or scope.parent is None:
             return
-        siblings = getattr(scope.parent.node, "body", [])
-        if not any(isinstance(s, ast.AsyncFunctionDef) and s.name == twin for s in siblings):
+        if twin not in self._async_names(scope.parent.node):
             return
         calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)]
         bridges = {b.kind for b in (bridge_of(self.file, c) for c in calls) if b is not None}
