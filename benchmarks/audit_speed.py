@@ -263,10 +263,10 @@ def corpus_report(result: CorpusResult, rounds: int) -> str:
         "peak RSS (process tree)",
     ]
     verdict = [
-        f"- Cold: {cold_ratio:.2f}x ruff (goal ≤ {COLD_GOAL:g}x): "
+        f"- Cold: {cold_ratio:.3f}x ruff (goal ≤ {COLD_GOAL:g}x): "
         + ("**met**." if cold_ratio <= COLD_GOAL else "**missed**.")
         + f" In CPU time (less sensitive to the machine's load): {cold_cpu:.2f}x.",
-        f"- Warm: {warm_ratio:.2f}x ruff's no-cache run (goal ≤ {WARM_GOAL:g}x): "
+        f"- Warm: {warm_ratio:.3f}x ruff's no-cache run (goal ≤ {WARM_GOAL:g}x): "
         + ("**met**." if warm_ratio <= WARM_GOAL else "**missed**.")
         + f" In CPU time: {warm_cpu:.2f}x.",
         f"- Files parsed on a cold run: {result.stats.get('parsed', '?')} of {result.files:,} "
