@@ -50,6 +50,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import corpus
+from benchmarks.docs_section import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "performance.md"
@@ -526,22 +527,6 @@ def machine() -> str:
     )
 
 
-def write_section(text: str, docs: Path = DOCS) -> None:
-    """Replace (or append) this benchmark's section of ``docs``, leaving the rest alone."""
-    current = docs.read_text(encoding="utf-8") if docs.exists() else "# Performance\n"
-    start = current.find(f"\n{SECTION}\n")
-    if start == -1:
-        updated = current.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
-    else:
-        end = current.find("\n## ", start + len(SECTION) + 2)
-        tail = current[end:] if end != -1 else "\n"
-        updated = current[: start + 1] + text.rstrip("\n") + "\n" + tail
-    docs.parent.mkdir(parents=True, exist_ok=True)
-    temporary = docs.with_name(f".{docs.name}.{os.getpid()}.tmp")
-    temporary.write_text(updated, encoding="utf-8")
-    os.replace(temporary, docs)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7, help="rounds on the corpus (default 7)")
@@ -614,7 +599,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = text.replace("LOAD_AFTER", f"{os.getloadavg()[0]:.1f}")
         print(text)
         if args.write_docs:
-            write_section(text)
+            write_section(SECTION, text)
             print(f"benchmark: wrote {SECTION} in {DOCS}", file=sys.stderr)
     finally:
         if args.workdir is None:

@@ -43,6 +43,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.docs_section import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "performance.md"
 SECTION = "## Runtime overhead"
@@ -326,21 +331,6 @@ def machine() -> str:
     )
 
 
-def write_section(text: str, docs: Path = DOCS) -> None:
-    """Replace (or append) this section of ``docs`` atomically, leaving every other one alone."""
-    current = docs.read_text(encoding="utf-8") if docs.exists() else "# Performance\n"
-    start = current.find(f"\n{SECTION}\n")
-    if start == -1:
-        updated = current.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
-    else:
-        end = current.find("\n## ", start + len(SECTION) + 2)
-        tail = current[end:] if end != -1 else "\n"
-        updated = current[: start + 1] + text.rstrip("\n") + "\n" + tail
-    temporary = docs.with_name(f".{docs.name}.{os.getpid()}.tmp")
-    temporary.write_text(updated, encoding="utf-8")
-    os.replace(temporary, docs)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -379,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(section)
     if args.write_docs:
-        write_section(section)
+        write_section(SECTION, section)
     return 0
 
 
