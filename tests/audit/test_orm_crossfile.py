@@ -4,12 +4,12 @@ a real tree (skipping on and off must agree)."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 from async_guard.audit.config import Config
 from async_guard.audit.engine import audit_paths
 from async_guard.audit.finding import Finding
+from tests.audit.conftest import write_tree
 
 BASE = """\
 from django.db import models
@@ -65,14 +65,6 @@ async def fine(pk):
 """
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return root
-
-
 def audit(root: Path, **config: object) -> list[Finding]:
     """Findings of the AG2xx/AG3xx rules; skipping on and off must give the same."""
     results = [
@@ -96,7 +88,7 @@ def trading_tree(root: Path, **extra: str) -> Path:
         "trading/consumers.py": CONSUMER,
     }
     files.update(extra)
-    return write(root, files)
+    return write_tree(root, files)
 
 
 def test_model_through_a_base_in_another_file(tmp_path: Path) -> None:
@@ -152,7 +144,7 @@ def test_boto3_objects_in_async_code_are_silent(tmp_path: Path) -> None:
 
 
 def test_coroutine_defined_elsewhere_and_reexported(tmp_path: Path) -> None:
-    tree = write(
+    tree = write_tree(
         tmp_path,
         {
             "broker/__init__.py": "from broker.client import cancel_order\n",
@@ -191,7 +183,7 @@ def test_coroutine_defined_elsewhere_and_reexported(tmp_path: Path) -> None:
 
 
 def test_async_def_rewrapped_by_a_decorator_elsewhere_is_not_a_coroutine(tmp_path: Path) -> None:
-    tree = write(
+    tree = write_tree(
         tmp_path,
         {
             "broker/__init__.py": "",
@@ -225,7 +217,7 @@ def test_async_def_rewrapped_by_a_decorator_elsewhere_is_not_a_coroutine(tmp_pat
 
 
 def test_configured_known_async_names(tmp_path: Path) -> None:
-    tree = write(
+    tree = write_tree(
         tmp_path,
         {
             "jobs.py": """\
@@ -245,7 +237,7 @@ def test_configured_known_async_names(tmp_path: Path) -> None:
 
 
 def test_configured_task_decorator(tmp_path: Path) -> None:
-    tree = write(
+    tree = write_tree(
         tmp_path,
         {
             "apps/__init__.py": "",
@@ -272,7 +264,7 @@ def test_configured_task_decorator(tmp_path: Path) -> None:
 
 
 def test_command_through_a_project_base_in_another_file(tmp_path: Path) -> None:
-    tree = write(
+    tree = write_tree(
         tmp_path,
         {
             "core/__init__.py": "",
@@ -300,7 +292,7 @@ def test_command_through_a_project_base_in_another_file(tmp_path: Path) -> None:
 
 
 def test_sync_twin_is_reported_at_its_def(tmp_path: Path) -> None:
-    tree = write(
+    tree = write_tree(
         tmp_path,
         {
             "services/__init__.py": "",

@@ -12,7 +12,6 @@ asgiref and channels (slow: downloads them once into benchmarks/.corpus/).
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from async_guard.audit.engine import AuditResult, audit_paths
 from async_guard.audit.finding import Finding
 from async_guard.audit.rules import all_rules
 from benchmarks import corpus
+from tests.audit.conftest import write_tree
 from tests.support import services
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,14 +49,6 @@ def assert_same_findings(paths: Sequence[Path], **config: Any) -> tuple[list[Fin
     assert skipped.files_scanned == full.files_scanned
     assert sorted(map(str, skipped.parse_errors)) == sorted(map(str, full.parse_errors))
     return sorted(full.findings), skipped
-
-
-def write_tree(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return root
 
 
 def test_fixture_corpus() -> None:
