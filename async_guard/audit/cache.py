@@ -1,8 +1,9 @@
 """Per-file cache in ``.async_guard_cache/``: facts and findings of one file version.
 
 Keyed by the file's path and content hash, the tool version and the
-configuration fingerprint; findings are reused only while the project index's
-digest is unchanged (they may depend on other files). Writes are atomic (temp
+configuration fingerprint; findings are reused only while every question the
+file's walk asked the project index still has the same answer (they may depend
+on other files). Writes are atomic (temp
 file + ``os.replace``); an unreadable or corrupted entry is ignored and rebuilt.
 """
 
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from async_guard.audit.atomic import atomic_write
 from async_guard.audit.finding import Finding
-from async_guard.audit.index import FileFacts
+from async_guard.audit.index import FileFacts, Journal
 
 if TYPE_CHECKING:
     from async_guard.audit.engine import AuditResult
@@ -28,7 +29,9 @@ class CacheEntry:
     facts: FileFacts | None
     findings: tuple[Finding, ...] = ()
     run_contexts: tuple[str, ...] = ()
-    digest: str = ""
+    #: The questions the file's walk asked the index (its findings stand while the
+    #: answers do: see ProjectIndex.replay).
+    journal: Journal | None = None
     problem: tuple[int, str] | None = None
     skipped: bool = False
 

@@ -267,6 +267,11 @@ class Walker:
     def run(self) -> None:
         self._visit(self.sf.tree)
 
+    def close(self) -> None:
+        """Drop the dispatch tables: rules hold the walker, the tables hold the rules."""
+        self._enter.clear()
+        self._leave.clear()
+
     def _visit(self, node: ast.AST) -> None:
         name = type(node).__name__
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):

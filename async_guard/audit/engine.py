@@ -25,6 +25,7 @@ skip-safety test compares both).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import keyword
 import multiprocessing
@@ -43,7 +44,13 @@ from async_guard.audit.cache import Cache, CacheEntry
 from async_guard.audit.config import Config
 from async_guard.audit.context import Walker
 from async_guard.audit.finding import Finding
-from async_guard.audit.index import ASYNC_ORM_METHODS, FileFacts, ProjectIndex, collect_facts
+from async_guard.audit.index import (
+    ASYNC_ORM_METHODS,
+    FileFacts,
+    Journal,
+    ProjectIndex,
+    collect_facts,
+)
 from async_guard.audit.rules import Rule, all_rules
 from async_guard.audit.source import (
     SourceFile,
@@ -65,6 +72,7 @@ SKIP_DIRS = frozenset(
     {"__pycache__", "node_modules", "site-packages", "venv", ".venv", ".git", ".hg", ".tox",
      ".nox", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".async_guard_cache", "build", "dist"}
 )  # fmt: skip
+_SCREEN = ("sync", "_event_loop", "run_", "thread")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _AS = re.compile(r"\sas\s")
 _NAME_AFTER = re.compile(r"\s*([A-Za-z_]\w*)")
@@ -125,6 +133,9 @@ class _File:
     entry: CacheEntry | None = None
     findings: list[Finding] | None = None
     run_contexts: list[str] = field(default_factory=list)
+    #: The questions its walk asked the index, and their answers (None: not walked).
+    journal: Journal | None = None
+    walk_failed: bool = False
     parsed: bool = False
     #: Walked by the rules: it holds a trigger, or may call into a file that does.
     full: bool = False
@@ -160,17 +171,26 @@ class TriggerTest:
         longest_first = sorted(whole, key=len, reverse=True)
         self.whole = re.compile("(?:" + "|".join(map(re.escape, longest_first)) + r")(?!\w)")
         self.any_whole = bool(whole)
+        # Most files hold none of the substrings: a few short ones that every built-in
+        # substring contains settle that in one pass each (``sync`` is in ``Async``).
+        screen = tuple(w for w in _SCREEN if any(w in s for s in self.substrings))
+        covered = all(any(w in s for w in screen) for s in self.substrings)
+        self.screen = screen if covered and len(screen) < len(self.substrings) else None
 
     def search(self, text: str) -> bool:
+        if self.screen is not None and not any(word in text for word in self.screen):
+            return self.any_whole and self._whole(text)
         if any(word in text for word in self.substrings):
             return True
-        if self.any_whole:
-            for match in self.whole.finditer(text):
-                start = match.start()
-                before = text[start - 1] if start else " "
-                # glued to a name before, it is part of that name (a digit starts none)
-                if before.isdigit() or not before.isidentifier():
-                    return True
+        return self.any_whole and self._whole(text)
+
+    def _whole(self, text: str) -> bool:
+        for match in self.whole.finditer(text):
+            start = match.start()
+            before = text[start - 1] if start else " "
+            # glued to a name before, it is part of that name (a digit starts none)
+            if before.isdigit() or not before.isidentifier():
+                return True
         return False
 
 
@@ -184,18 +204,26 @@ def syntax_finding(path: str, problem: SourceProblem, lines: Sequence[str] = ())
     )  # fmt: skip
 
 
-def walk_file(
-    sf: SourceFile, index: ProjectIndex, config: Config
-) -> tuple[list[Finding], list[str]]:
-    """Every enabled rule over one parsed file; returns findings and asyncio.run contexts."""
+Walked = tuple[list[Finding], list[str], Journal]
+
+
+def walk_file(sf: SourceFile, index: ProjectIndex, config: Config) -> Walked:
+    """Every enabled rule over one parsed file: its findings, its asyncio.run contexts
+    and the journal of the questions it asked the index."""
     rules = [rule for rule in enabled_rules(config) if not config.ignored_in(sf.path, rule.code)]
     runs = _RunCounter()
     walker = Walker(sf, [], index, config.task_decorators)
     instances = [rule(sf, index, walker) for rule in rules]
     walker.add_visitors([*instances, runs])
-    walker.run()
+    journal: Journal = {}
+    saved, index.journal = index.journal, journal
+    try:
+        walker.run()
+    finally:
+        index.journal = saved
+        walker.close()
     findings = [f for rule in instances for f in rule.findings]
-    return sorted(set(unsuppressed(findings, sf.lines))), runs.contexts
+    return sorted(set(unsuppressed(findings, sf.lines))), runs.contexts, journal
 
 
 class _RunCounter:
@@ -260,8 +288,8 @@ class _Worker:
 
     def walk(
         self, index: ProjectIndex, displays: Iterable[str]
-    ) -> dict[str, tuple[list[Finding], list[str]] | SourceProblem]:
-        out: dict[str, tuple[list[Finding], list[str]] | SourceProblem] = {}
+    ) -> dict[str, Walked | SourceProblem]:
+        out: dict[str, Walked | SourceProblem] = {}
         for display in displays:
             sf = self.trees.pop(display, None)
             if sf is None:
@@ -278,6 +306,7 @@ class _Worker:
 
 
 def _serve(conn: Connection, config: Config) -> None:  # pragma: no cover - runs in a child
+    gc.disable()  # see audit_paths: a spawned child does not inherit the parent's switch
     worker = _Worker(config)
     while True:
         message = conn.recv()
@@ -536,8 +565,6 @@ def _closure(
             for klass, method in pairs:
                 methods.setdefault(method, set()).add(klass)
                 sensitive_pairs.add(f"{klass}.{method}")
-            for name in _referred_names(facts):
-                want(name)
         waiting_now = list(waiting)
         waiting.clear()
         queue.extend(waiting_now)
@@ -654,7 +681,28 @@ def audit_paths(
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> AuditResult:
-    """Audit every Python file under ``paths``."""
+    """Audit every Python file under ``paths``.
+
+    The cyclic garbage collector is off for the run: the trees kept for the walk
+    are millions of objects without cycles, and each full collection traversed
+    them all (about 40% of a cold run). What the run allocates is freed by
+    reference counting; the one cycle per walked file (a walker and its rules) is
+    broken by ``walk_file``.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _audit_paths(paths, config, progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _audit_paths(
+    paths: Sequence[str],
+    config: Config | None,
+    progress: Callable[[int, int], None] | None,
+) -> AuditResult:
     config = config or Config()
     started = time.perf_counter()
     files, errors = discover(paths, config)
@@ -748,36 +796,62 @@ def audit_paths(
             for record in records:
                 record.full = True
             obtain(records)
+        by_module: dict[str, list[_File]] = {}
+        for record in records:
+            if record.facts is None and record.findings is None:
+                by_module.setdefault(module_name(record.display)[0], []).append(record)
+
+        def unread() -> set[str]:
+            return {
+                module
+                for module, found in by_module.items()
+                if any(r.facts is None and r.findings is None for r in found)
+            }
+
+        # Walk, then read what the answers passed through, until the answers stand
+        # (see ProjectIndex): a file's findings are final once replaying its journal
+        # on the index of every file read gives the same answers and reads nothing new.
+        while True:
+            pending = unread() if config.skip else set()
+            index = ProjectIndex([r.facts for r in records if r.facts is not None], config, pending)
+            stale: list[_File] = []
+            for record in records:
+                if record.facts is None or not record.full:
+                    continue
+                journal, entry = record.journal, record.entry
+                cached = entry is not None and entry.journal is not None and not record.parsed
+                if journal is None and entry is not None and cached:  # a walk of this very text
+                    journal = record.journal = entry.journal
+                    record.findings = list(entry.findings)
+                    record.run_contexts = list(entry.run_contexts)
+                if journal is None or not index.replay(journal):
+                    stale.append(record)
+            if index.missing:
+                before = sum(r.facts is not None for r in records)
+                obtain([r for m in sorted(index.missing) for r in by_module[m] if r.facts is None])
+                if sum(r.facts is not None for r in records) != before:
+                    continue  # the answers may change: ask them again first
+            if not stale:
+                break
+            parse([r for r in stale if not r.kept])
+            assert pool is not None
+            for display, outcome in pool.walk(index, [r.display for r in stale]).items():
+                record = by_display[display]
+                record.kept = False  # the worker let its tree go
+                if isinstance(outcome, SourceProblem):
+                    record.findings = []
+                    record.journal = {}  # not walked again in this run ...
+                    record.walk_failed = True  # ... nor trusted from the cache in the next
+                    _problem(record, outcome, errors, findings, syntax_enabled)
+                else:
+                    record.findings, record.run_contexts, record.journal = outcome
         for record in records:
             if record.facts is None and record.findings is None:
                 record.findings = []
                 stats.skipped += 1
                 _count_text(record.text, stats)
-
-        index = ProjectIndex([r.facts for r in records if r.facts is not None], config)
-        digest = index.digest() if cache is not None else ""  # keys the cached findings
-        walk: list[_File] = []
-        for record in records:
-            if record.facts is None:
-                continue
-            if not record.full:
+            elif record.facts is not None and not record.full:
                 record.findings = []  # read for its facts only: it holds no trigger
-                continue
-            if not record.parsed and record.entry is not None and record.entry.digest == digest:
-                record.findings = list(record.entry.findings)
-                record.run_contexts = list(record.entry.run_contexts)
-            else:
-                walk.append(record)
-        parse([r for r in walk if not r.kept])
-        if walk:
-            assert pool is not None
-            for display, outcome in pool.walk(index, [r.display for r in walk]).items():
-                record = by_display[display]
-                if isinstance(outcome, SourceProblem):
-                    record.findings = []
-                    _problem(record, outcome, errors, findings, syntax_enabled)
-                else:
-                    record.findings, record.run_contexts = outcome
     finally:
         if pool is not None:
             pool.close()
@@ -794,7 +868,7 @@ def audit_paths(
                     facts=record.facts,
                     findings=tuple(record.findings or ()),
                     run_contexts=tuple(record.run_contexts),
-                    digest=digest if record.facts is not None else "",
+                    journal=None if record.facts is None or record.walk_failed else record.journal,
                     problem=_recorded_problem(record, errors),
                     skipped=record.facts is None and not record.parsed,
                 ),

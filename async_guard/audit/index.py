@@ -6,16 +6,26 @@ index is rebuilt incrementally: only changed files are parsed again); the
 which classes are Django models (through bases in any file, plus the app
 registry under ``manage.py``), their fields, which names are coroutine
 functions, which entry-point contexts reach a function through resolvable calls.
+
+The questions are the index's whole interface to the rules, and each is a pure
+function of the facts. That is what lets the engine read other files on demand:
+
+* with a ``journal`` the index records every question asked and its answer, so
+  a file's findings are known to stand for as long as replaying its journal
+  gives the same answers (:meth:`ProjectIndex.replay`);
+* ``unread`` names the modules of the scanned tree whose facts are not in the
+  index; a question whose answer passed through one of them adds it to
+  ``missing``, and the engine reads it before it trusts the answer.
 """
 
 from __future__ import annotations
 
 import ast
-import hashlib
-import pickle
+import functools
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from async_guard.audit.bridges import GET_LOOP, NEW_LOOP, bridge_of
 from async_guard.audit.config import Config
@@ -220,11 +230,45 @@ def collect_facts(sf: SourceFile, config: Config | None = None) -> FileFacts:
     return collector.facts
 
 
+_Answer = TypeVar("_Answer")
+#: One question to the index and its answer: ``(method name, qualified name) -> answer``.
+Journal = dict[tuple[str, str], Any]
+
+
+def _question(
+    method: Callable[[ProjectIndex, str], _Answer],
+) -> Callable[[ProjectIndex, str], _Answer]:
+    """A question the rules may ask: journaled when the index keeps a journal."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def asked(self: ProjectIndex, qualname: str) -> _Answer:
+        answer = method(self, qualname)
+        if self.journal is not None:
+            self.journal[(name, qualname)] = answer
+        return answer
+
+    return asked
+
+
 class ProjectIndex:
     """Merged facts of every scanned file (and the app registry, when there is one)."""
 
-    def __init__(self, facts: Iterable[FileFacts] = (), config: Config | None = None) -> None:
+    def __init__(
+        self,
+        facts: Iterable[FileFacts] = (),
+        config: Config | None = None,
+        unread: Collection[str] = (),
+    ) -> None:
         self.config = config or Config()
+        #: Modules of the scanned tree whose facts this index does not have.
+        self.unread = frozenset(unread)
+        #: Unread modules that a question's answer passed through (see the module doc).
+        self.missing: set[str] = set()
+        #: Every question asked and its answer, while not None.
+        self.journal: Journal | None = None
+        self._quiet = 0  # > 0 while the call graph is built: its misses are not demands
+        self._touched: set[tuple[str, bool]] = set()
         self.modules: dict[str, dict[str, str]] = {}
         self.functions: dict[str, bool] = {}
         self.not_coroutines: set[str] = set()
@@ -242,7 +286,7 @@ class ProjectIndex:
             self.classes.setdefault(qualname, ("django.db.models.Model",))
             self.fields.setdefault(qualname, {}).update(dict(model_fields))
         self._contexts: dict[str, frozenset[str]] | None = None
-        self._canonical_memo: dict[str, str] = {}
+        self._canonical_memo: dict[str, tuple[str, frozenset[tuple[str, bool]]]] = {}
         self._model_memo: dict[str, bool] = {}
         self._reach_memo: dict[str, frozenset[str]] = {}
 
@@ -264,20 +308,51 @@ class ProjectIndex:
             self.orm_refs.setdefault(name, set()).update(refs)
         self.async_orm.update(facts.async_orm)
 
-    def digest(self) -> str:
-        """Changes whenever any fact a rule could read changes (keys the findings cache)."""
-        blob = pickle.dumps(
-            sorted((f.path, f.module, sorted_repr(f)) for f in self.facts), protocol=4
-        )
-        extra = repr((self.config.registry_models, self.config.known_async)).encode()
-        return hashlib.sha256(blob + extra).hexdigest()[:16]
+    def replay(self, journal: Journal) -> bool:
+        """True when every question of ``journal`` still has the answer it recorded.
+
+        Every question is asked again, even after one has changed, so that
+        ``missing`` collects all the unread modules their answers pass through.
+        """
+        saved, self.journal = self.journal, None
+        try:
+            changed = [getattr(self, m)(name) != answer for (m, name), answer in journal.items()]
+        finally:
+            self.journal = saved
+        return not any(changed)
 
     # --- names -------------------------------------------------------------------
 
     def canonical(self, qualname: str) -> str:
-        if qualname not in self._canonical_memo:
-            self._canonical_memo[qualname] = self._canonical(qualname)
-        return self._canonical_memo[qualname]
+        return self._resolve(qualname, shallow=True)
+
+    def _resolve(self, qualname: str, shallow: bool) -> str:
+        """``canonical``; ``shallow=False`` leaves out the misses of module-level names.
+
+        Each resolution remembers the unread modules it passed through, and whether
+        deep in it (an attribute of a class, or a base class's resolution) or not.
+        """
+        memo = self._canonical_memo.get(qualname)
+        if memo is None:
+            outer, self._touched = self._touched, set()
+            try:
+                memo = (self._canonical(qualname), frozenset(self._touched))
+            finally:
+                self._touched = outer
+            self._canonical_memo[qualname] = memo
+        # what a nested resolution passed through, the enclosing one did too, deep in it
+        self._touched.update((module, True) for module, _ in memo[1])
+        if memo[1] and not self._quiet:
+            self.missing.update(module for module, deep in memo[1] if deep or shallow)
+        return memo[0]
+
+    def _module_imports(self, module: str, deep: bool) -> dict[str, str]:
+        found = self.modules.get(module)
+        if found is None:
+            if module in self.unread:
+                self._touched.add((module, deep))
+            return {}
+        return found
 
     def _canonical(self, qualname: str) -> str:
         """Follow re-exports (``from .position import Position`` in a package) and methods
@@ -292,11 +367,13 @@ class ProjectIndex:
             moved = False
             for i in range(len(parts) - 1, 0, -1):
                 module, rest = ".".join(parts[:i]), parts[i:]
-                target = self.modules.get(module, {}).get(rest[0])
+                target = self._module_imports(module, len(rest) > 1).get(rest[0])
                 if target:
                     name = ".".join([target, *rest[1:]])
                     moved = True
                     break
+                if module in self.modules or module in self.unread:
+                    break  # a module of the tree defines ``rest[0]``: no shorter prefix can
                 owner = ".".join(parts[:i])
                 if owner in self.classes and len(rest) == 1:
                     inherited = self._inherited(owner, rest[0])
@@ -321,6 +398,7 @@ class ProjectIndex:
 
     # --- models ------------------------------------------------------------------
 
+    @_question
     def is_model(self, qualname: str) -> bool:
         """True for a class that subclasses ``django.db.models.Model`` (through any bases)."""
         if qualname not in self._model_memo:
@@ -354,6 +432,7 @@ class ProjectIndex:
             queue.extend(self.canonical(b) for b in self.classes.get(name, ()))
         return order
 
+    @_question
     def model_fields(self, qualname: str) -> dict[str, str]:
         """Field name -> kind ("fk", "o2o", "m2m", "field"), inherited fields included."""
         if not self.is_model(qualname):
@@ -363,6 +442,7 @@ class ProjectIndex:
             merged.update(self.fields.get(name, {}))
         return merged
 
+    @_question
     def model_managers(self, qualname: str) -> frozenset[str]:
         """Manager attribute names of a model (``objects`` and declared managers)."""
         if not self.is_model(qualname):
@@ -374,55 +454,80 @@ class ProjectIndex:
 
     # --- functions ---------------------------------------------------------------
 
+    @_question
     def is_coroutine_function(self, qualname: str) -> bool:
         if qualname in self.config.known_async:
             return True
-        name = self.canonical(qualname)
+        # A module-level name of an unread module is no coroutine function there (the
+        # module holds no ``async``) and re-exports none (it would name it, so the
+        # engine has read it): only attributes reached through its classes need it.
+        name = self._resolve(qualname, shallow=False)
         if name in self.not_coroutines:
             return False  # an async generator, or rewrapped by a decorator: not surely one
         return self.functions.get(name, False) or name in self.config.known_async
 
+    @_question
     def is_function(self, qualname: str) -> bool:
         return self.canonical(qualname) in self.functions
 
+    @_question
     def class_role(self, qualname: str) -> str | None:
         """The framework role of a class through its bases in any file (command, view ...)."""
-        for name in self._lineage(qualname):
-            role = class_kind(self.classes.get(name, ()))
-            if role is not None:
-                return role
-        return None
+        return self._role(qualname)
+
+    def _role(self, qualname: str) -> str | None:
+        # not memoized here: a memo filled while the graph is built would hide misses
+        return next(
+            (r for r in map(class_kind, map(self._bases, self._lineage(qualname))) if r), None
+        )
+
+    def _bases(self, qualname: str) -> tuple[str, ...]:
+        return self.classes.get(qualname, ())
 
     def _inherited_entries(self) -> dict[str, str]:
         """Methods that are entry points because a project base class makes them so."""
         found: dict[str, str] = {}
+        roles: dict[str, str | None] = {}
         for name in self.functions:
             owner, _, method = name.rpartition(".")
             if owner in self.classes and not class_kind(self.classes[owner]):
-                context = method_context(self.class_role(owner), method)
+                if owner not in roles:
+                    roles[owner] = self._role(owner)
+                context = method_context(roles[owner], method)
                 if context:
                     found[name] = context
         return found
 
     def _graph_contexts(self) -> dict[str, frozenset[str]]:
         if self._contexts is None:
-            found: dict[str, set[str]] = {}
-            entries = {**self._inherited_entries(), **self.entries}
-            for entry, context in entries.items():
-                start = self.canonical(entry)
-                queue = deque([start])
-                seen = {start}
-                while queue:
-                    name = queue.popleft()
-                    found.setdefault(name, set()).add(context)
-                    for callee in self.calls.get(name, ()):
-                        target = self.canonical(callee)
-                        if target not in seen and target in self.functions:
-                            seen.add(target)
-                            queue.append(target)
-            self._contexts = {k: frozenset(v) for k, v in found.items()}
+            # The graph is built from every entry point's calls at once. What it passes
+            # through unread is no demand: a file that calls a context-sensitive function
+            # names it, so the engine has read it already (see engine.py).
+            self._quiet += 1
+            try:
+                self._contexts = self._build_graph()
+            finally:
+                self._quiet -= 1
         return self._contexts
 
+    def _build_graph(self) -> dict[str, frozenset[str]]:
+        found: dict[str, set[str]] = {}
+        entries = {**self._inherited_entries(), **self.entries}
+        for entry, context in entries.items():
+            start = self.canonical(entry)
+            queue = deque([start])
+            seen = {start}
+            while queue:
+                name = queue.popleft()
+                found.setdefault(name, set()).add(context)
+                for callee in self.calls.get(name, ()):
+                    target = self.canonical(callee)
+                    if target not in seen and target in self.functions:
+                        seen.add(target)
+                        queue.append(target)
+        return {k: frozenset(v) for k, v in found.items()}
+
+    @_question
     def contexts_of(self, qualname: str) -> frozenset[str]:
         """Entry-point contexts from which ``qualname`` is reached through resolvable calls."""
         return self._graph_contexts().get(self.canonical(qualname), frozenset())
@@ -445,24 +550,15 @@ class ProjectIndex:
                     queue.append(target)
         return frozenset(seen)
 
+    @_question
     def reaches_async_orm(self, qualname: str) -> bool:
         """True when the function reaches ``sync_to_async`` or Django's async ORM API."""
         return any(name in self.async_orm for name in self.reachable(qualname))
 
+    @_question
     def reaches_orm(self, qualname: str) -> bool:
         """True when the function reaches a model's manager, ``sync_to_async`` or the async ORM."""
         return any(
             name in self.async_orm or any(self.is_model(ref) for ref in self.orm_refs.get(name, ()))
             for name in self.reachable(qualname)
         )
-
-
-def sorted_repr(facts: FileFacts) -> str:
-    def norm(value: object) -> object:
-        if isinstance(value, dict):
-            return sorted((k, norm(v)) for k, v in value.items())
-        if isinstance(value, (set, frozenset)):
-            return sorted(value)
-        return value
-
-    return repr([norm(v) for v in vars(facts).values()])

@@ -46,6 +46,10 @@ def assert_same_findings(paths: Sequence[Path], **config: Any) -> tuple[list[Fin
     assert not lost, "skipping lost findings:\n" + "\n".join(map(str, lost))
     assert not extra, "skipping added findings:\n" + "\n".join(map(str, extra))
     assert sorted(skipped.findings) == sorted(full.findings)  # duplicates too
+    # what equality leaves out depends on the index as much: severity, context, message
+    assert [f.as_json() for f in sorted(skipped.findings)] == [
+        f.as_json() for f in sorted(full.findings)
+    ]
     assert skipped.files_scanned == full.files_scanned
     assert sorted(map(str, skipped.parse_errors)) == sorted(map(str, full.parse_errors))
     return sorted(full.findings), skipped
@@ -444,6 +448,7 @@ def test_incremental_edits_with_cache(tmp_path: Path) -> None:
         warm = audit_paths([str(root)], Config(cache=True, cache_dir=str(cache)))
         fresh = audit([root], skip=False)
         assert warm.findings == fresh.findings, f"after edit {step}"
+        assert [f.as_json() for f in warm.findings] == [f.as_json() for f in fresh.findings]
         assert {(Path(f.path).name, f.code) for f in warm.findings} == expected, step
         if step:
             assert warm.stats.cached, "the cache took part"
