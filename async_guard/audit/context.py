@@ -234,6 +234,14 @@ def is_main_guard(stmt: ast.stmt) -> bool:
 
 
 Visitor = Callable[[Any, Scope], None]
+_DEFINITIONS = frozenset({"FunctionDef", "AsyncFunctionDef", "ClassDef", "Lambda"})
+#: Fields that hold no statement or expression: names, flags, and the expression
+#: contexts and operators (childless nodes no visitor asks for).
+_LEAF_FIELDS = frozenset(
+    {"ctx", "op", "ops", "id", "attr", "arg", "module", "level", "kind", "conversion",
+     "type_comment", "is_async", "lineno"}
+)  # fmt: skip
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 class Walker:
@@ -273,18 +281,23 @@ class Walker:
         self._leave.clear()
 
     def _visit(self, node: ast.AST) -> None:
-        name = type(node).__name__
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            self._visit_definition(node, name)
+        kind = type(node)
+        name = kind.__name__
+        if name in _DEFINITIONS:
+            self._visit_definition(node, name)  # type: ignore[arg-type]
             return
         enter = self._enter.get(name)
         if enter:
             for visit in enter:
                 visit(node, self.scope)
-        # ast.iter_child_nodes, inlined: the walk is the audit's hottest loop
-        for field_name in node._fields:
+        # ast.iter_child_nodes, inlined and without the leaves no visitor wants (the
+        # Load/Store contexts and operators): the walk is the audit's hottest loop
+        fields = _CHILD_FIELDS.get(kind)
+        if fields is None:
+            fields = _CHILD_FIELDS[kind] = tuple(f for f in node._fields if f not in _LEAF_FIELDS)
+        for field_name in fields:
             value = getattr(node, field_name, None)
-            if isinstance(value, list):
+            if type(value) is list:
                 for item in value:
                     if isinstance(item, ast.AST):
                         self._visit(item)

@@ -25,6 +25,7 @@ skip-safety test compares both).
 
 from __future__ import annotations
 
+import bisect
 import gc
 import hashlib
 import keyword
@@ -37,7 +38,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from async_guard import __version__
 from async_guard.audit.cache import Cache, CacheEntry
@@ -75,6 +76,7 @@ SKIP_DIRS = frozenset(
 _SCREEN = ("sync", "_event_loop", "run_", "thread")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _AS = re.compile(r"\sas\s")
+_IMPORT = re.compile("import")
 _NAME_AFTER = re.compile(r"\s*([A-Za-z_]\w*)")
 _DEF_LINE = re.compile(r"^[ \t]*def[ \t]", re.M)
 _ASYNC_DEF_LINE = re.compile(r"^[ \t]*async[ \t]+def[ \t]", re.M)
@@ -308,12 +310,15 @@ class _Worker:
 def _serve(conn: Connection, config: Config) -> None:  # pragma: no cover - runs in a child
     gc.disable()  # see audit_paths: a spawned child does not inherit the parent's switch
     worker = _Worker(config)
+    index = ProjectIndex()
     while True:
         message = conn.recv()
         if message[0] == "parse":
             conn.send(worker.parse(message[1]))
+        elif message[0] == "index":
+            index = message[1]
         elif message[0] == "walk":
-            conn.send(worker.walk(message[1], message[2]))
+            conn.send(worker.walk(index, message[1]))
         else:
             return
 
@@ -323,6 +328,7 @@ class _Pool:
 
     def __init__(self, config: Config, jobs: int) -> None:
         self.local = _Worker(config) if jobs <= 1 else None
+        self.sent: ProjectIndex | None = None
         self.owner: dict[str, int] = {}
         self.conns: list[Connection] = []
         self.procs: list[Any] = []
@@ -339,9 +345,12 @@ class _Pool:
                 self.procs.append(proc)
 
     def parse(
-        self, items: list[tuple[str, str, bool]]
+        self, items: list[tuple[str, str, bool]], meanwhile: Callable[[], None] | None = None
     ) -> list[tuple[str, FileFacts | SourceProblem]]:
+        """Facts of ``items``; ``meanwhile`` runs here while the workers parse."""
         if self.local is not None:
+            if meanwhile is not None:
+                meanwhile()
             return self.local.parse(items)
         shards: list[list[tuple[str, str, bool]]] = [[] for _ in self.conns]
         loads = [0] * len(self.conns)
@@ -352,13 +361,19 @@ class _Pool:
             self.owner[item[0]] = slot
         for conn, shard in zip(self.conns, shards, strict=True):
             conn.send(("parse", shard))
+        if meanwhile is not None:
+            meanwhile()
         return [result for conn in self.conns for result in conn.recv()]
 
     def walk(self, index: ProjectIndex, displays: list[str]) -> dict[str, Any]:
         if self.local is not None:
             return self.local.walk(index, displays)
+        if index is not self.sent:  # each index crosses to the workers once, not per batch
+            for conn in self.conns:
+                conn.send(("index", index))
+            self.sent = index
         for slot, conn in enumerate(self.conns):
-            conn.send(("walk", index, [d for d in displays if self.owner.get(d) == slot]))
+            conn.send(("walk", [d for d in displays if self.owner.get(d) == slot]))
         out: dict[str, Any] = {}
         for conn in self.conns:
             out.update(conn.recv())
@@ -455,13 +470,22 @@ def _context_sensitive_names(
 
 
 def _aliases(text: str) -> list[tuple[str, str]]:
-    """Every ``name as alias`` in ``text`` (a superset: comments and strings too).
+    """Every ``name as alias`` of ``text`` that an import statement may hold (a superset:
+    an import written in a comment or a string counts too).
 
-    Found from each ``as`` outwards: a regex that starts with a name would try every
-    position of the text, five times slower on a large tree.
+    Only imports rename what a module re-exports; the ``as`` of ``except``, ``with``
+    and prose ("the Worker as a whole") named no function or class, and made every
+    file that mentions ``a`` or ``e`` look as if it named one. Found from each ``as``
+    outwards: a regex that starts with a name would try every position of the text,
+    five times slower on a large tree.
     """
     pairs: list[tuple[str, str]] = []
+    imports: list[int] | None = None
     for match in _AS.finditer(text):
+        if imports is None:
+            imports = [m.start() for m in _IMPORT.finditer(text)]
+        if not _in_import(text, match.start(), imports):
+            continue
         end = match.start()
         while end > 0 and text[end - 1].isspace():
             end -= 1
@@ -472,6 +496,28 @@ def _aliases(text: str) -> list[tuple[str, str]]:
         if start < end and not text[start].isdigit() and alias is not None:
             pairs.append((text[start:end], alias.group(1)))
     return pairs
+
+
+def _in_import(text: str, at: int, imports: list[int]) -> bool:
+    """``at`` may lie in an import statement: after ``import`` (``imports`` holds where
+    the word stands) on its logical line, a physical line or one continued by an open
+    parenthesis or a backslash. Each test stops at the first character that settles it:
+    an ``except ... as`` deep in a long file must not rescan the file."""
+    i = bisect.bisect_right(imports, at) - 1
+    if i < 0:
+        return False
+    start = imports[i]
+    newline = text.find("\n", start, at)
+    if newline < 0:
+        return True
+    opened = text.find("(", start, at)
+    if 0 <= opened < newline and text.find(")", opened, at) < 0:
+        return True
+    while newline >= 0:  # every line break on the way continued by a backslash
+        if text[newline - 1] != "\\":
+            return False
+        newline = text.find("\n", newline + 1, at)
+    return True
 
 
 def _referred_names(facts: FileFacts) -> set[str]:
@@ -501,9 +547,12 @@ def _expand_in(
                 want(receiver)
 
 
-def _closure(
-    records: list[_File], hits: TriggerTest, obtain: Callable[[list[_File]], None]
-) -> None:
+class _Obtain(Protocol):
+    def __call__(self, batch: list[_File], meanwhile: Callable[[], None] | None = None) -> None:
+        """Facts for ``batch`` (``meanwhile`` runs while they are parsed)."""
+
+
+def _closure(records: list[_File], hits: TriggerTest, obtain: _Obtain) -> None:
     """Get facts for the files that can matter (see the module docstring); skip the rest.
 
     *Full* files (a trigger in their text, or they mention a module-level name of a
@@ -517,11 +566,22 @@ def _closure(
     full = [r for r in records if hits.search(r.text)]
     for record in full:
         record.full = True
-    obtain(full)
     full_ids = {id(r) for r in full}
+    words: dict[int, set[str]] = {}
+    # every `name as alias` in the tree: imports may rename what they re-export
+    renames: dict[str, set[str]] = {}
+
+    def scan() -> None:
+        """The text work on every file, done while the workers parse the full ones."""
+        for record in records:
+            for original, alias in _aliases(record.text):
+                renames.setdefault(original, set()).add(alias)
+            if id(record) not in full_ids:
+                words[id(record)] = set(_WORD.findall(record.text))
+
+    obtain(full, scan)
     # Several files may share a module name (two projects audited together).
     by_module: dict[str, list[FileFacts]] = {}
-    words: dict[int, set[str]] = {}
     defined: set[str] = set()  # sensitive module-level functions
     methods: dict[str, set[str]] = {}  # sensitive method name -> classes that define it
     sensitive_pairs: set[str] = set()  # "Cls.method"
@@ -571,22 +631,15 @@ def _closure(
 
     for record in full:
         add(record, True)
-    aliases = [
-        pair for r in records for pair in _aliases(r.text)
-    ]  # every `name as alias` in the tree: imports may rename what they re-export
 
     def follow_aliases() -> None:
-        changed = True
-        while changed:
-            changed = False
-            for original, alias in aliases:
-                if original in defined and alias not in defined:
-                    defined.add(alias)
-                    changed = True
-                for classes in methods.values():
-                    if original in classes and alias not in classes:
-                        classes.add(alias)
-                        changed = True
+        for names in (defined, *methods.values()):
+            stack = list(names & renames.keys())
+            while stack:
+                for alias in renames[stack.pop()] - names:
+                    names.add(alias)
+                    if alias in renames:
+                        stack.append(alias)
 
     cold: set[str] = set()  # names not hot while ``defined`` and ``methods`` stay as they are
     grown = [-1]
@@ -634,9 +687,7 @@ def _closure(
                 continue
             if record.findings is not None and record.facts is None:
                 continue
-            text = words.get(id(record))
-            if text is None:
-                text = words[id(record)] = set(_WORD.findall(record.text))
+            text = words[id(record)]
             if text & defined or any(methods[m] & text for m in text & methods.keys()):
                 newly_candidate.append(record)
             elif record.facts is None and modules[id(record)] in prefixes:
@@ -746,11 +797,21 @@ def _audit_paths(
 
     jobs = config.jobs or os.cpu_count() or 1
     pool: _Pool | None = None
-    done = 0
+    settled: set[int] = set()
 
-    def parse(batch: list[_File]) -> None:
-        nonlocal pool, done
+    def settle(batch: Iterable[_File]) -> None:
+        """The progress display: these files need nothing more (read for facts only, or
+        walked; a file walked again is not counted twice)."""
+        before = len(settled)
+        settled.update(id(r) for r in batch)
+        if progress and len(settled) > before:
+            progress(len(settled), len(records))
+
+    def parse(batch: list[_File], meanwhile: Callable[[], None] | None = None) -> None:
+        nonlocal pool
         if not batch:
+            if meanwhile is not None:
+                meanwhile()
             return
         if pool is None:
             pool = _Pool(config, jobs if len(batch) >= 40 * max(jobs, 1) else 1)
@@ -758,7 +819,8 @@ def _audit_paths(
         for start in range(0, len(batch), step):
             chunk = batch[start : start + step]
             items = [(r.display, r.text, r.full) for r in chunk]
-            for display, outcome in pool.parse(items):
+            outcomes, meanwhile = pool.parse(items, meanwhile), None
+            for display, outcome in outcomes:
                 record = by_display[display]
                 record.parsed = True
                 record.kept = record.full
@@ -768,14 +830,13 @@ def _audit_paths(
                     _problem(record, outcome, errors, findings, syntax_enabled)
                 else:
                     record.facts = outcome
-            done += len(chunk)
-            if progress:
-                progress(min(done, len(records)), len(records))
+            settle(r for r in chunk if not r.full)
 
     try:
 
-        def obtain(batch: list[_File]) -> None:
-            """Facts for ``batch``: from the cache where it has them, else by parsing."""
+        def obtain(batch: list[_File], meanwhile: Callable[[], None] | None = None) -> None:
+            """Facts for ``batch``: from the cache where it has them, else by parsing
+            (``meanwhile`` runs while the workers parse)."""
             fresh: list[_File] = []
             for record in batch:
                 entry = record.entry
@@ -788,7 +849,7 @@ def _audit_paths(
                     stats.cached += 1
                 else:
                     fresh.append(record)
-            parse(fresh)
+            parse(fresh, meanwhile)
 
         if config.skip:
             _closure(records, TriggerTest(triggers(config)), obtain)
@@ -835,7 +896,13 @@ def _audit_paths(
                 break
             parse([r for r in stale if not r.kept])
             assert pool is not None
-            for display, outcome in pool.walk(index, [r.display for r in stale]).items():
+            outcomes: dict[str, Any] = {}
+            step = 100 * max(jobs, 1)  # batches, so that the progress display moves
+            for start in range(0, len(stale), step):
+                batch = stale[start : start + step]
+                outcomes.update(pool.walk(index, [r.display for r in batch]))
+                settle(batch)
+            for display, outcome in outcomes.items():
                 record = by_display[display]
                 record.kept = False  # the worker let its tree go
                 if isinstance(outcome, SourceProblem):
