@@ -872,26 +872,41 @@ def _audit_paths(
         # Walk, then read what the answers passed through, until the answers stand
         # (see ProjectIndex): a file's findings are final once replaying its journal
         # on the index of every file read gives the same answers and reads nothing new.
+        walkable = [r for r in records if r.facts is not None and r.full]
+        for record in walkable:
+            entry = record.entry
+            if entry is not None and entry.journal is not None and not record.parsed:
+                record.journal = entry.journal  # a walk of this very text, cached
+                record.findings = list(entry.findings)
+                record.run_contexts = list(entry.run_contexts)
+        asking = walkable  # the journals that may still lead to an unread module
+
+        def read_missing(index: ProjectIndex) -> bool:
+            """Read the unread modules ``index`` was asked about; True if any was read."""
+            before = sum(r.facts is not None for r in records)
+            obtain([r for m in sorted(index.missing) for r in by_module[m] if r.facts is None])
+            return sum(r.facts is not None for r in records) != before
+
         while True:
             pending = unread() if config.skip else set()
             index = ProjectIndex([r.facts for r in records if r.facts is not None], config, pending)
-            stale: list[_File] = []
-            for record in records:
-                if record.facts is None or not record.full:
-                    continue
-                journal, entry = record.journal, record.entry
-                cached = entry is not None and entry.journal is not None and not record.parsed
-                if journal is None and entry is not None and cached:  # a walk of this very text
-                    journal = record.journal = entry.journal
-                    record.findings = list(entry.findings)
-                    record.run_contexts = list(entry.run_contexts)
-                if journal is None or not index.replay(journal):
-                    stale.append(record)
-            if index.missing:
-                before = sum(r.facts is not None for r in records)
-                obtain([r for m in sorted(index.missing) for r in by_module[m] if r.facts is None])
-                if sum(r.facts is not None for r in records) != before:
-                    continue  # the answers may change: ask them again first
+            again: list[_File] = []
+            missing: set[str] = set()
+            for record in asking:
+                if record.journal is not None:
+                    index.missing = set()
+                    index.replay(record.journal)
+                    if index.missing:
+                        again.append(record)
+                        missing |= index.missing
+            index.missing = missing
+            if missing and read_missing(index):
+                asking = again  # a query without a miss passed through read modules only
+                continue
+            stale = [r for r in walkable if r.journal is None or not index.replay(r.journal)]
+            if index.missing - missing and read_missing(index):
+                asking = walkable  # never seen; ask every journal again, to be sure
+                continue
             if not stale:
                 break
             parse([r for r in stale if not r.kept])
@@ -912,6 +927,7 @@ def _audit_paths(
                     _problem(record, outcome, errors, findings, syntax_enabled)
                 else:
                     record.findings, record.run_contexts, record.journal = outcome
+            asking = stale
         for record in records:
             if record.facts is None and record.findings is None:
                 record.findings = []

@@ -178,7 +178,8 @@ def test_skip_resolves_a_name_shared_by_two_classes(tmp_path: Path) -> None:
         ("await Order.objects.aget(pk=1)", True),
         ("Order.objects.aget_or_create()", True),
         ("AsyncToSync(f)()", True),
-        ("def fetch_sync(): ...", True),  # AG304's suffix stays a substring
+        ("def fetch_sync(): ...", False),  # AG304 needs the async twin beside it
+        ("async def fetch(): ...\ndef fetch_sync(): ...", True),
         ("import asyncio", True),
     ],
 )

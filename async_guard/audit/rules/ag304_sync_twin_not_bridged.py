@@ -63,7 +63,9 @@ class SyncTwinNotBridged(Rule):
     code: ClassVar[str] = "AG304"
     name: ClassVar[str] = "sync-twin-not-bridged"
     severity: ClassVar[Severity] = "warning"
-    triggers: ClassVar[tuple[str, ...]] = (_SUFFIX,)
+    # The twin is reported only beside an ``async def`` of its body, so a file without
+    # ``async`` has none (``_sync`` alone matched every ``is_sync`` and ``force_sync``).
+    triggers: ClassVar[tuple[str, ...]] = ("async",)
 
     def _async_names(self, parent: ast.AST) -> frozenset[str]:
         """The ``async def`` names directly in ``parent``'s body, once per body."""

@@ -1,0 +1,165 @@
+"""The index's journal and its misses: what lets the engine read other files on demand.
+
+A walk records every question it asks the index (``journal``); the engine replays
+the journals on the index of every file read so far and reads the unread modules
+an answer passed through (``missing``). These tests pin both halves, then the
+engine's use of them: a fact two files away from any trigger is still found, and
+the cache keeps a file's findings while its answers stand.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from async_guard.audit.config import Config
+from async_guard.audit.engine import audit_paths
+from async_guard.audit.index import FileFacts, ProjectIndex, collect_facts
+from async_guard.audit.source import SourceFile
+from tests.audit.conftest import write_tree
+
+
+def facts(path: str, text: str) -> FileFacts:
+    return collect_facts(SourceFile.from_text(textwrap.dedent(text), path))
+
+
+VIEWS = facts(
+    "shop/views.py",
+    """\
+    from shop.models import Order
+    from shop.client import Client
+
+
+    async def show(pk):
+        return Order.objects.get(pk=pk)
+    """,
+)
+MODELS = facts(
+    "shop/models.py",
+    """\
+    from shop.base import Base
+
+
+    class Order(Base):
+        pass
+    """,
+)
+BASE = facts(
+    "shop/base.py",
+    """\
+    from django.db import models
+
+
+    class Base(models.Model):
+        pass
+
+
+    class Client:
+        def fetch(self):
+            pass
+    """,
+)
+
+
+def test_an_answer_through_an_unread_module_names_it() -> None:
+    index = ProjectIndex([VIEWS], unread={"shop.models", "shop.base"})
+    assert not index.is_model("shop.models.Order")
+    assert index.missing == {"shop.models"}
+    # once that module is read, the answer leads on to the next one
+    index = ProjectIndex([VIEWS, MODELS], unread={"shop.base"})
+    assert not index.is_model("shop.models.Order")
+    assert index.missing == {"shop.base"}
+    index = ProjectIndex([VIEWS, MODELS, BASE])
+    assert index.is_model("shop.models.Order")
+    assert index.missing == set()
+
+
+def test_modules_outside_the_tree_are_no_miss() -> None:
+    index = ProjectIndex([VIEWS], unread={"shop.models"})
+    assert not index.is_model("django.contrib.auth.models.User")
+    assert index.missing == set()
+
+
+def test_a_module_level_name_is_no_coroutine_demand_but_a_method_is() -> None:
+    # an unread module holds no ``async def`` and re-exports no coroutine function
+    index = ProjectIndex([VIEWS], unread={"shop.client"})
+    assert not index.is_coroutine_function("shop.client.fetch")
+    assert index.missing == set()
+    # a method may be inherited from a class of a file that has been read
+    assert not index.is_coroutine_function("shop.client.Client.fetch")
+    assert index.missing == {"shop.client"}
+
+
+def test_the_call_graph_makes_no_demand() -> None:
+    entry = facts(
+        "shop/tasks.py",
+        """\
+        from celery import shared_task
+        from shop.helpers import helper
+
+
+        @shared_task
+        def job():
+            helper()
+        """,
+    )
+    index = ProjectIndex([entry], unread={"shop.helpers"})
+    assert index.contexts_of("shop.tasks.job") == {"celery-task"}
+    assert index.missing == set()
+
+
+def test_replay_tells_whether_the_answers_stand() -> None:
+    index = ProjectIndex([VIEWS, MODELS], unread={"shop.base"})
+    index.journal = {}
+    index.is_model("shop.models.Order")
+    index.model_managers("shop.models.Order")
+    journal, index.journal = index.journal, None
+    assert journal[("is_model", "shop.models.Order")] is False
+    assert ProjectIndex([VIEWS, MODELS], unread={"shop.base"}).replay(journal)
+    later = ProjectIndex([VIEWS, MODELS, BASE])
+    assert not later.replay(journal)  # Order turned out to be a model
+
+
+def test_a_fact_two_files_from_any_trigger_is_found(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path,
+        {
+            "shop/__init__.py": "",
+            "shop/views.py": """\
+                from shop.models import Order
+
+
+                async def show(pk):
+                    return Order.objects.get(pk=pk)
+                """,
+            "shop/models.py": "from shop.base import Base\n\n\nclass Order(Base):\n    pass\n",
+            "shop/base.py": "from django.db import models\n\n\n"
+            "class Base(models.Model):\n    class Meta:\n        abstract = True\n",
+            "shop/unrelated.py": "def tax(x):\n    return x * 2\n",
+        },
+    )
+    result = audit_paths([str(root)], Config(cache=False))
+    assert [(Path(f.path).name, f.code) for f in result.findings] == [("views.py", "AG201")]
+    assert result.stats.skipped == 2  # unrelated.py and the empty __init__.py: never needed
+
+
+def test_cached_findings_stand_while_their_answers_do(tmp_path: Path) -> None:
+    root, cache = tmp_path / "tree", tmp_path / "cache"
+    files = {
+        "views.py": "from models import Order\n\n\nasync def show(pk):\n"
+        "    return Order.objects.get(pk=pk)\n",
+        "models.py": "from django.db import models\n\n\nclass Order(models.Model):\n    pass\n",
+    }
+    write_tree(root, files)
+    config = Config(cache=True, cache_dir=str(cache), jobs=1)
+    first = audit_paths([str(root)], config)
+    assert [f.code for f in first.findings] == ["AG201"]
+    # another model changes the index, but no answer views.py's walk was given
+    other = "\n\nclass Other(models.Model):\n    pass\n"
+    write_tree(root, {"models.py": files["models.py"] + other})
+    second = audit_paths([str(root)], config)
+    assert second.findings == first.findings
+    assert second.stats.parsed == 1, "only models.py is parsed again; views.py is not re-walked"
+    # Order stops being a model: the answer changed, so views.py is walked again
+    write_tree(root, {"models.py": "class Order:\n    pass\n"})
+    assert audit_paths([str(root)], config).findings == []
