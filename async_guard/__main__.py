@@ -1,5 +1,5 @@
 """``python -m async_guard``: the same as the ``async-guard`` command."""
 
-from async_guard.cli import main
+from async_guard.cli import run
 
-raise SystemExit(main())
+run()

@@ -7,8 +7,11 @@ takes the same options (see ``async_guard.audit.check``).
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from async_guard import __version__
 
@@ -69,3 +72,22 @@ def _explain(code: str) -> int:
     print(f"{rule.code} {rule.name} ({rule.severity})\n")
     print(rule.documentation())
     return 0
+
+
+def run() -> NoReturn:
+    """The console script and ``python -m async_guard``: :func:`main`, then exit.
+
+    The exit skips the interpreter's teardown, as mypy's does: freeing a large
+    file's syntax tree object by object (the audit keeps the last one it walked)
+    took longer than auditing it, 0.7 s of a 2 s run on a 50,000-line module.
+    Output is flushed and ``atexit`` handlers (coverage's, say) still run first; a
+    reader that went away (``| head``) ends the run quietly, without a traceback.
+    """
+    try:
+        code = main()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as cat does
+        code = 1
+    atexit._run_exitfuncs()
+    os._exit(code)

@@ -71,13 +71,18 @@ class Cache:
             return None
         return result if type(result).__name__ == "AuditResult" else None
 
-    def store_run(self, key: str, result: AuditResult) -> None:
+    def store_run(self, result: AuditResult, *keys: str) -> None:
+        """Keep ``result`` under each of ``keys`` (and no earlier run)."""
         folder = self.folder / "runs"
         try:
             folder.mkdir(parents=True, exist_ok=True)
+            wanted = {f"{key}.pickle" for key in keys}
             for old in folder.glob("*.pickle"):  # only the latest run is worth keeping
-                old.unlink(missing_ok=True)
-            atomic_write(folder / f"{key}.pickle", pickle.dumps(result, pickle.HIGHEST_PROTOCOL))
+                if old.name not in wanted:
+                    old.unlink(missing_ok=True)
+            data = pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
+            for key in keys:
+                atomic_write(folder / f"{key}.pickle", data)
         except OSError:
             pass
 

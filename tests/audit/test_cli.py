@@ -172,3 +172,34 @@ def test_stats_inventory(project: Path, fmt: str) -> None:
     else:
         assert "asyncio.run() calls" in result.stdout
         assert "celery-task: 3" in result.stdout
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly(project: Path) -> None:
+    """``async-guard rules | head -0``: the pipe is closed before the first write.
+
+    Python's own exit would print "Exception ignored ... BrokenPipeError" and exit 120.
+    """
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [SCRIPT, "rules"], cwd=project, stdout=write_end, stderr=subprocess.PIPE, timeout=60
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 1
+    assert result.stderr == b"", result.stderr
+
+
+def test_output_to_a_file_is_complete_after_the_fast_exit(project: Path, tmp_path: Path) -> None:
+    """The command exits without the interpreter's teardown; its output is flushed first."""
+    out = tmp_path / "report.json"
+    with out.open("w") as handle:
+        code = subprocess.run(
+            [sys.executable, "-m", "async_guard", "check", "shop", "--no-cache", "--format",
+             "json"],
+            cwd=project, stdout=handle, timeout=120,
+        ).returncode  # fmt: skip
+    assert code == 1
+    report = json.loads(out.read_text())
+    assert [(f["path"], f["line"], f["code"]) for f in report["findings"]] == EXPECTED

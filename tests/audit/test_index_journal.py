@@ -9,6 +9,7 @@ the cache keeps a file's findings while its answers stand.
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -163,3 +164,28 @@ def test_cached_findings_stand_while_their_answers_do(tmp_path: Path) -> None:
     # Order stops being a model: the answer changed, so views.py is walked again
     write_tree(root, {"models.py": "class Order:\n    pass\n"})
     assert audit_paths([str(root)], config).findings == []
+
+
+def test_a_warm_run_reads_no_file_until_one_is_touched(tmp_path: Path, monkeypatch) -> None:
+    from async_guard.audit import engine
+
+    root, cache = tmp_path / "tree", tmp_path / "cache"
+    write_tree(root, {"views.py": "async def show():\n    return Order.objects.get(pk=1)\n"})
+    config = Config(cache=True, cache_dir=str(cache), jobs=1)
+    first = audit_paths([str(root)], config)
+    reads: list[Path] = []
+    real_read = engine.read_file
+
+    def counting_read(path: Path) -> bytes:
+        reads.append(path)
+        return real_read(path)
+
+    monkeypatch.setattr(engine, "read_file", counting_read)
+    assert audit_paths([str(root)], config).findings == first.findings
+    assert reads == [], "nothing was touched: the stat of each file is enough"
+    # touched but not changed: read (the content decides), then known by its stat again
+    os.utime(root / "views.py", ns=(1, 1))
+    assert audit_paths([str(root)], config).findings == first.findings
+    assert reads == [root / "views.py"]
+    assert audit_paths([str(root)], config).findings == first.findings
+    assert reads == [root / "views.py"]
