@@ -786,16 +786,35 @@ class OrmBodyRule(Rule):
     def applies(self) -> bool:
         return any(trigger in self.file.text for trigger in self.triggers)
 
+    @cached_property
+    def words(self) -> tuple[str, ...]:
+        """What a body must mention to hold this rule's findings: a trigger, or a name
+        the file imports one under (``from asgiref.sync import sync_to_async as s2a``)."""
+        aliases = (
+            name
+            for name, target in self.file.imports.items()
+            if any(trigger in target for trigger in self.triggers)
+        )
+        return (*self.triggers, *aliases)
+
+    def applies_to(self, node: ast.AST) -> bool:
+        # Each body is analyzed only if its own text can hold a finding: in a long
+        # module with one sync_to_async call, every other function was analyzed too.
+        if not self.applies:
+            return False
+        text = self.file.source_of(node)
+        return any(word in text for word in self.words)
+
     def visit_Module(self, node: ast.Module, scope: Scope) -> None:
         if self.applies:
             self.check(facts_for(self.file, self.index, scope), scope)
 
     def visit_FunctionDef(self, node: ast.FunctionDef, scope: Scope) -> None:
-        if self.applies:
+        if self.applies_to(node):
             self.check(facts_for(self.file, self.index, scope), scope)
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef, scope: Scope) -> None:
-        if self.applies:
+        if self.applies_to(node):
             self.check(facts_for(self.file, self.index, scope), scope)
 
     def check(self, facts: OrmFacts, scope: Scope) -> None:

@@ -6,6 +6,7 @@ import os
 import pickle
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 from async_guard.audit.config import Config, ConfigError, from_mapping, load_pyproject
@@ -309,3 +310,15 @@ def test_every_antipattern_example_is_found() -> None:
         assert documented, f"{example.name} names no audit code"
         for code in documented:
             assert (example.name, code) in found, f"{code} not found in {example.name}"
+
+
+@hypothesis.given(
+    hypothesis.strategies.text(alphabet=" \t\nd efx#(", max_size=60),
+)
+def test_count_defs_counts_the_lines_that_start_with_def(text: str) -> None:
+    """The skipped files' inventory counts what ``^[ \\t]*def[ \\t]`` would, faster."""
+    import re
+
+    from async_guard.audit.engine import count_defs
+
+    assert count_defs(text) == len(re.findall(r"^[ \t]*def[ \t]", text, re.M))
