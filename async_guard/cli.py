@@ -58,7 +58,8 @@ def _rules() -> int:
     rules = all_rules()
     width = max(len(rule.name) for rule in rules)
     for rule in rules:
-        print(f"{rule.code}  {rule.name.ljust(width)}  {rule.severity:<7}  {rule.summary()}")
+        severity = rule.severity_label()
+        print(f"{rule.code}  {rule.name.ljust(width)}  {severity:<13}  {rule.summary()}")
     return 0
 
 
@@ -69,7 +70,7 @@ def _explain(code: str) -> int:
     if rule is None:
         sys.stderr.write(f"async-guard: error: unknown rule {code!r} (see `async-guard rules`)\n")
         return 2
-    print(f"{rule.code} {rule.name} ({rule.severity})\n")
+    print(f"{rule.code} {rule.name} ({rule.severity_label()})\n")
     print(rule.documentation())
     return 0
 

@@ -37,11 +37,15 @@ def render() -> str:
         "|---|---|---|---|",
     ]
     for rule in rules:
-        anchor = rule.code.lower()
-        row = f"| [{rule.code}](#{anchor}) | {rule.name} | {rule.severity} | {rule.summary()} |"
-        out.append(row)
+        anchor, severity = rule.code.lower(), rule.severity_label()
+        out.append(f"| [{rule.code}](#{anchor}) | {rule.name} | {severity} | {rule.summary()} |")
     for rule in rules:
-        out += ["", f"## {rule.code}", "", f"**{rule.name}** ({rule.severity}): {rule.summary()}"]
+        out += [
+            "",
+            f"## {rule.code}",
+            "",
+            f"**{rule.name}** ({rule.severity_label()}): {rule.summary()}",
+        ]
         out += ["", _body(rule)]
     out += ["", "<!-- fmt: on -->"]
     return "\n".join(out) + "\n"

@@ -203,3 +203,12 @@ def test_output_to_a_file_is_complete_after_the_fast_exit(project: Path, tmp_pat
     assert code == 1
     report = json.loads(out.read_text())
     assert [(f["path"], f["line"], f["code"]) for f in report["findings"]] == EXPECTED
+
+
+def test_rules_lists_a_severity_that_escalates(project: Path) -> None:
+    """AG101 is a warning that becomes an error when the coroutine reaches the ORM."""
+    listing = {
+        line.split()[0]: line.split()[2] for line in run(["rules"], project).stdout.splitlines()
+    }
+    assert listing["AG101"] == "warning/error"
+    assert listing["AG201"] == "error" and listing["AG102"] == "warning"

@@ -74,6 +74,7 @@ class AsyncioRunInSyncEntrypoint(Rule):
     code: ClassVar[str] = "AG101"
     name: ClassVar[str] = "asyncio-run-in-sync-entrypoint"
     severity: ClassVar[Severity] = "warning"
+    escalates_to: ClassVar[Severity | None] = "error"
     triggers: ClassVar[tuple[str, ...]] = ("asyncio",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -31,6 +31,8 @@ class Rule:
     code: ClassVar[str] = ""
     name: ClassVar[str] = ""
     severity: ClassVar[Severity] = "warning"
+    #: A severity some findings are raised to (AG101: error when the ORM is reached).
+    escalates_to: ClassVar[Severity | None] = None
     #: Substrings: a file that contains none of them cannot produce a finding of this
     #: rule (the engine then may skip parsing it). Keep them conservative.
     triggers: ClassVar[tuple[str, ...]] = ()
@@ -40,6 +42,11 @@ class Rule:
         self.index = index
         self.walker = walker
         self.findings: list[Finding] = []
+
+    @classmethod
+    def severity_label(cls) -> str:
+        """``warning``, or ``warning/error`` for a rule whose findings may be raised."""
+        return f"{cls.severity}/{cls.escalates_to}" if cls.escalates_to else cls.severity
 
     @classmethod
     def summary(cls) -> str:
