@@ -77,6 +77,7 @@ _SCREEN = ("sync", "_event_loop", "run_", "thread")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _AS = re.compile(r"\sas\s")
 _IMPORT = re.compile("import")
+_CLAUSES = ("except ", "except(", "with ", "with(", "async with ")
 _NAME_AFTER = re.compile(r"\s*([A-Za-z_]\w*)")
 
 
@@ -141,6 +142,12 @@ class _File:
     full: bool = False
     #: Its tree waits in a worker for the walk (trees of files read for facts do not).
     kept: bool = False
+
+    def module_name(self) -> str:
+        """The dotted module name its path gives (looked up on disk once)."""
+        if self.module is None:
+            self.module = module_name(self.display)[0]
+        return self.module
 
 
 def enabled_rules(config: Config) -> list[type[Rule]]:
@@ -479,7 +486,12 @@ def _aliases(text: str) -> list[tuple[str, str]]:
     """
     pairs: list[tuple[str, str]] = []
     imports: list[int] | None = None
+    if "import" not in text:
+        return pairs
     for match in _AS.finditer(text):
+        line = text[text.rfind("\n", 0, match.start()) + 1 : match.start()].lstrip()
+        if line.startswith(_CLAUSES):
+            continue  # ``except E as e``, ``with f() as g``: a hard keyword starts no import
         if imports is None:
             imports = [m.start() for m in _IMPORT.finditer(text)]
         if not _in_import(text, match.start(), imports):
@@ -516,6 +528,20 @@ def _in_import(text: str, at: int, imports: list[int]) -> bool:
             return False
         newline = text.find("\n", newline + 1, at)
     return True
+
+
+def may_define(text: str, name: str) -> bool:
+    """``text`` may define a class ``name`` or import something as ``name`` (a superset:
+    comments and strings count too)."""
+    if name not in text:
+        return False
+    word = re.escape(name)
+    if re.search(r"\bclass[\s\\]+" + word + r"\b", text):
+        return True
+    imports = [m.start() for m in _IMPORT.finditer(text)]
+    return any(
+        _in_import(text, m.start(), imports) for m in re.finditer(r"\b" + word + r"\b", text)
+    )
 
 
 def _referred_names(facts: FileFacts) -> set[str]:
@@ -559,7 +585,7 @@ def _closure(records: list[_File], hits: TriggerTest, obtain: _Obtain) -> None:
     answers questions about the wanted names: re-exports, bases, inherited
     methods, the calls and ``.objects`` receivers of wanted functions.
     """
-    modules = {id(r): module_name(r.display)[0] for r in records}
+    modules = {id(r): r.module_name() for r in records}
     unknown = Counter(modules[id(r)] for r in records if r.facts is None and r.findings is None)
     full = [r for r in records if hits.search(r.text)]
     for record in full:
@@ -862,7 +888,7 @@ def _audit_paths(
         by_module: dict[str, list[_File]] = {}
         for record in records:
             if record.facts is None and record.findings is None:
-                by_module.setdefault(module_name(record.display)[0], []).append(record)
+                by_module.setdefault(record.module_name(), []).append(record)
 
         def unread() -> set[str]:
             return {
@@ -883,6 +909,15 @@ def _audit_paths(
                 record.run_contexts = list(entry.run_contexts)
         asking = walkable  # the journals that may still lead to an unread module
 
+        known: dict[tuple[str, str], bool] = {}
+
+        def undefined(module: str, name: str) -> bool:
+            if (module, name) not in known:
+                known[(module, name)] = not any(
+                    may_define(r.text, name) for r in by_module.get(module, ())
+                )
+            return known[(module, name)]
+
         def read_missing(index: ProjectIndex) -> bool:
             """Read the unread modules ``index`` was asked about; True if any was read."""
             before = sum(r.facts is not None for r in records)
@@ -892,6 +927,7 @@ def _audit_paths(
         while True:
             pending = unread() if config.skip else set()
             index = ProjectIndex([r.facts for r in records if r.facts is not None], config, pending)
+            index.undefined = undefined
             again: list[_File] = []
             missing: set[str] = set()
             for record in asking:

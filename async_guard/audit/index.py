@@ -235,15 +235,27 @@ _Answer = TypeVar("_Answer")
 Journal = dict[tuple[str, str], Any]
 
 
+#: Questions about what a name is (a class, a model, a coroutine function), as against
+#: what a function reaches through its calls: see ``ProjectIndex.undefined``.
+_TYPE_QUESTIONS = frozenset(
+    {"is_model", "model_fields", "model_managers", "class_role", "is_coroutine_function"}
+)
+
+
 def _question(
     method: Callable[[ProjectIndex, str], _Answer],
 ) -> Callable[[ProjectIndex, str], _Answer]:
     """A question the rules may ask: journaled when the index keeps a journal."""
     name = method.__name__
+    about_types = name in _TYPE_QUESTIONS
 
     @functools.wraps(method)
     def asked(self: ProjectIndex, qualname: str) -> _Answer:
-        answer = method(self, qualname)
+        outer, self._about_types = self._about_types, about_types
+        try:
+            answer = method(self, qualname)
+        finally:
+            self._about_types = outer
         if self.journal is not None:
             self.journal[(name, qualname)] = answer
         return answer
@@ -267,8 +279,15 @@ class ProjectIndex:
         self.missing: set[str] = set()
         #: Every question asked and its answer, while not None.
         self.journal: Journal | None = None
+        #: ``undefined(module, name)``: True when the unread module's text surely neither
+        #: defines a class ``name`` nor imports one. An answer about what a name is cannot
+        #: then change by reading the module (it holds no ``async``, so no coroutine
+        #: function either), so such a miss is no demand. Set by the engine, which has
+        #: the texts; not sent to the workers.
+        self.undefined: Callable[[str, str], bool] | None = None
+        self._about_types = False
         self._quiet = 0  # > 0 while the call graph is built: its misses are not demands
-        self._touched: set[tuple[str, bool]] = set()
+        self._touched: set[tuple[str, str, bool]] = set()
         self.modules: dict[str, dict[str, str]] = {}
         self.functions: dict[str, bool] = {}
         self.not_coroutines: set[str] = set()
@@ -286,7 +305,7 @@ class ProjectIndex:
             self.classes.setdefault(qualname, ("django.db.models.Model",))
             self.fields.setdefault(qualname, {}).update(dict(model_fields))
         self._contexts: dict[str, frozenset[str]] | None = None
-        self._canonical_memo: dict[str, tuple[str, frozenset[tuple[str, bool]]]] = {}
+        self._canonical_memo: dict[str, tuple[str, frozenset[tuple[str, str, bool]]]] = {}
         self._model_memo: dict[str, bool] = {}
         self._reach_memo: dict[str, frozenset[str]] = {}
 
@@ -341,18 +360,26 @@ class ProjectIndex:
                 self._touched = outer
             self._canonical_memo[qualname] = memo
         # what a nested resolution passed through, the enclosing one did too, deep in it
-        self._touched.update((module, True) for module, _ in memo[1])
+        self._touched.update((module, name, True) for module, name, _ in memo[1])
         if memo[1] and not self._quiet:
-            self.missing.update(module for module, deep in memo[1] if deep or shallow)
+            undefined = self.undefined if self._about_types else None
+            for module, name, deep in memo[1]:
+                if (deep or shallow) and not (undefined is not None and undefined(module, name)):
+                    self.missing.add(module)
         return memo[0]
 
-    def _module_imports(self, module: str, deep: bool) -> dict[str, str]:
+    def _module_imports(self, module: str, name: str, deep: bool) -> dict[str, str]:
         found = self.modules.get(module)
         if found is None:
             if module in self.unread:
-                self._touched.add((module, deep))
+                self._touched.add((module, name, deep))
             return {}
         return found
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(vars(self))
+        state["undefined"] = None  # the engine's, over texts the workers do not need
+        return state
 
     def _canonical(self, qualname: str) -> str:
         """Follow re-exports (``from .position import Position`` in a package) and methods
@@ -367,7 +394,7 @@ class ProjectIndex:
             moved = False
             for i in range(len(parts) - 1, 0, -1):
                 module, rest = ".".join(parts[:i]), parts[i:]
-                target = self._module_imports(module, len(rest) > 1).get(rest[0])
+                target = self._module_imports(module, rest[0], len(rest) > 1).get(rest[0])
                 if target:
                     name = ".".join([target, *rest[1:]])
                     moved = True

@@ -189,3 +189,25 @@ def test_a_warm_run_reads_no_file_until_one_is_touched(tmp_path: Path, monkeypat
     assert reads == [root / "views.py"]
     assert audit_paths([str(root)], config).findings == first.findings
     assert reads == [root / "views.py"]
+
+
+def test_a_module_that_names_no_such_class_is_no_demand_for_a_type_question() -> None:
+    index = ProjectIndex([VIEWS], unread={"shop.signals"})
+    index.undefined = lambda module, name: True  # the text defines no class of that name
+    assert not index.is_model("shop.signals.order_placed")
+    assert not index.is_coroutine_function("shop.signals.order_placed.send")
+    assert index.missing == set()
+    # what a function reaches through its calls still needs the module's facts
+    assert not index.reaches_orm("shop.signals.notify")
+    assert index.missing == {"shop.signals"}
+
+
+def test_may_define_finds_classes_and_imports_only() -> None:
+    from async_guard.audit.engine import may_define
+
+    assert may_define("class Order(Base):\n    pass\n", "Order")
+    assert may_define("from .order import (\n    Line,\n    Order,\n)\n", "Order")
+    assert may_define("from .order import Line as Order\n", "Order")
+    assert not may_define("order_placed = Signal()\n", "order_placed")
+    assert not may_define("x = Order\nimport os\n", "Order")  # used before any import
+    assert not may_define("class Orders:\n    pass\n", "Order")
