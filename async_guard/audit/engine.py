@@ -77,6 +77,7 @@ _SCREEN = ("sync", "_event_loop", "run_", "thread")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _AS = re.compile(r"\sas\s")
 _IMPORT = re.compile("import")
+_STAR_IMPORT = re.compile(r"\bimport\s*\*")
 _CLAUSES = ("except ", "except(", "with ", "with(", "async with ")
 _NAME_AFTER = re.compile(r"\s*([A-Za-z_]\w*)")
 
@@ -531,8 +532,10 @@ def _in_import(text: str, at: int, imports: list[int]) -> bool:
 
 
 def may_define(text: str, name: str) -> bool:
-    """``text`` may define a class ``name`` or import something as ``name`` (a superset:
-    comments and strings count too)."""
+    """``text`` may define a class ``name`` or import something as ``name``, or import
+    ``*`` (a superset: comments and strings count too)."""
+    if _STAR_IMPORT.search(text):
+        return True  # anything public may come from the other module
     if name not in text:
         return False
     word = re.escape(name)
@@ -559,6 +562,9 @@ def _expand_in(
     head = f"{facts.module}.{rest[0]}"
     if rest[0] in facts.imports:  # a re-export
         want(".".join([facts.imports[rest[0]], *rest[1:]]))
+    elif not rest[0].startswith("_"):
+        for star in facts.star_imports:  # ``from .order import *``: it may be there
+            want(".".join([star, *rest]))
     for base in facts.classes.get(head, ()):
         want(base)
         if len(rest) > 1:

@@ -80,6 +80,8 @@ class FileFacts:
     module: str
     path: str = ""
     imports: dict[str, str] = field(default_factory=dict)
+    #: Modules it imports ``*`` from (their public names are its names too).
+    star_imports: list[str] = field(default_factory=list)
     functions: dict[str, bool] = field(default_factory=dict)  # qualname -> is async
     # async defs whose call returns no coroutine: async generators, and those a
     # decorator may have turned into something else (``@async_to_sync``).
@@ -103,6 +105,7 @@ class FactCollector:
         self.sf = sf
         self.facts = FileFacts(module=sf.module, path=sf.path)
         self.facts.imports = {k: v for k, v in sf.imports.items() if k not in sf.definitions}
+        self.facts.star_imports = list(sf.star_imports)
 
     def _owner(self, scope: Scope) -> str:
         function = scope.function
@@ -280,15 +283,16 @@ class ProjectIndex:
         #: Every question asked and its answer, while not None.
         self.journal: Journal | None = None
         #: ``undefined(module, name)``: True when the unread module's text surely neither
-        #: defines a class ``name`` nor imports one. An answer about what a name is cannot
-        #: then change by reading the module (it holds no ``async``, so no coroutine
-        #: function either), so such a miss is no demand. Set by the engine, which has
-        #: the texts; not sent to the workers.
+        #: defines a class ``name`` nor imports one (nor imports ``*``). An answer about
+        #: what a name is cannot then change by reading the module (it holds no
+        #: ``async``, so no coroutine function either), so such a miss is no demand.
+        #: Set by the engine, which has the texts; not sent to the workers.
         self.undefined: Callable[[str, str], bool] | None = None
         self._about_types = False
         self._quiet = 0  # > 0 while the call graph is built: its misses are not demands
         self._touched: set[tuple[str, str, bool]] = set()
         self.modules: dict[str, dict[str, str]] = {}
+        self.stars: dict[str, list[str]] = {}
         self.functions: dict[str, bool] = {}
         self.not_coroutines: set[str] = set()
         self.classes: dict[str, tuple[str, ...]] = {}
@@ -312,6 +316,8 @@ class ProjectIndex:
     def add(self, facts: FileFacts) -> None:
         self.facts.append(facts)
         self.modules.setdefault(facts.module, {}).update(facts.imports)
+        if facts.star_imports:
+            self.stars.setdefault(facts.module, []).extend(facts.star_imports)
         self.functions.update(facts.functions)
         self.not_coroutines.update(facts.not_coroutines)
         self.classes.update(facts.classes)
@@ -343,14 +349,9 @@ class ProjectIndex:
     # --- names -------------------------------------------------------------------
 
     def canonical(self, qualname: str) -> str:
-        return self._resolve(qualname, shallow=True)
-
-    def _resolve(self, qualname: str, shallow: bool) -> str:
-        """``canonical``; ``shallow=False`` leaves out the misses of module-level names.
-
-        Each resolution remembers the unread modules it passed through, and whether
-        deep in it (an attribute of a class, or a base class's resolution) or not.
-        """
+        """Each resolution remembers the unread modules it passed through (with the name
+        it looked up there, and whether deep in it: an attribute of a class, or a base
+        class's resolution)."""
         memo = self._canonical_memo.get(qualname)
         if memo is None:
             outer, self._touched = self._touched, set()
@@ -363,8 +364,8 @@ class ProjectIndex:
         self._touched.update((module, name, True) for module, name, _ in memo[1])
         if memo[1] and not self._quiet:
             undefined = self.undefined if self._about_types else None
-            for module, name, deep in memo[1]:
-                if (deep or shallow) and not (undefined is not None and undefined(module, name)):
+            for module, name, _deep in memo[1]:
+                if undefined is None or not undefined(module, name):
                     self.missing.add(module)
         return memo[0]
 
@@ -399,6 +400,11 @@ class ProjectIndex:
                     name = ".".join([target, *rest[1:]])
                     moved = True
                     break
+                provider = self._star_provider(module, rest[0], {module})
+                if provider is not None:
+                    name = ".".join([provider, *rest])
+                    moved = True
+                    break
                 if module in self.modules or module in self.unread:
                     break  # a module of the tree defines ``rest[0]``: no shorter prefix can
                 owner = ".".join(parts[:i])
@@ -409,6 +415,27 @@ class ProjectIndex:
             if not moved:
                 return name
         return name
+
+    def _star_provider(self, module: str, name: str, seen: set[str]) -> str | None:
+        """The module that ``from X import *`` in ``module`` takes public ``name`` from
+        (``__all__`` is not read: a public name counts as exported)."""
+        if name.startswith("_"):
+            return None
+        for star in self.stars.get(module, ()):
+            if star in seen:
+                continue
+            seen.add(star)
+            qualname = f"{star}.{name}"
+            if (
+                name in self._module_imports(star, name, True)
+                or qualname in self.functions
+                or qualname in self.classes
+            ):
+                return star
+            deeper = self._star_provider(star, name, seen)
+            if deeper is not None:
+                return deeper
+        return None
 
     def _inherited(self, klass: str, attr: str) -> str | None:
         queue = deque(self.classes.get(klass, ()))
@@ -485,10 +512,7 @@ class ProjectIndex:
     def is_coroutine_function(self, qualname: str) -> bool:
         if qualname in self.config.known_async:
             return True
-        # A module-level name of an unread module is no coroutine function there (the
-        # module holds no ``async``) and re-exports none (it would name it, so the
-        # engine has read it): only attributes reached through its classes need it.
-        name = self._resolve(qualname, shallow=False)
+        name = self.canonical(qualname)
         if name in self.not_coroutines:
             return False  # an async generator, or rewrapped by a decorator: not surely one
         return self.functions.get(name, False) or name in self.config.known_async

@@ -147,6 +147,8 @@ class SourceFile:
     is_package: bool = False
     imports: dict[str, str] = field(default_factory=dict)
     definitions: set[str] = field(default_factory=set)
+    #: Modules imported with ``from X import *``, in order.
+    star_imports: list[str] = field(default_factory=list)
 
     @classmethod
     def from_text(cls, text: str, path: str, module: str | None = None) -> SourceFile:
@@ -185,7 +187,9 @@ class SourceFile:
             elif isinstance(node, ast.ImportFrom):
                 base = self._absolute(node.module, node.level)
                 for alias in node.names:
-                    if alias.name != "*":
+                    if alias.name == "*":
+                        self.star_imports.append(base)
+                    else:
                         self.imports[alias.asname or alias.name] = f"{base}.{alias.name}".lstrip(
                             "."
                         )

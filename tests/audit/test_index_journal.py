@@ -81,9 +81,13 @@ def test_modules_outside_the_tree_are_no_miss() -> None:
     assert index.missing == set()
 
 
-def test_a_module_level_name_is_no_coroutine_demand_but_a_method_is() -> None:
-    # an unread module holds no ``async def`` and re-exports no coroutine function
+def test_a_coroutine_question_reads_a_module_only_for_its_classes_and_imports() -> None:
+    from async_guard.audit.engine import may_define
+
+    text = "def fetch():\n    pass\n\n\nclass Client(Base):\n    pass\n"
     index = ProjectIndex([VIEWS], unread={"shop.client"})
+    index.undefined = lambda module, name: not may_define(text, name)
+    # an unread module holds no ``async def``, and this one re-exports nothing
     assert not index.is_coroutine_function("shop.client.fetch")
     assert index.missing == set()
     # a method may be inherited from a class of a file that has been read

@@ -371,6 +371,28 @@ PROJECTS: dict[str, Project] = {
         },
         frozenset({("helpers.py", "AG101")}),
     ),
+    # Models and a coroutine function re-exported by ``from .x import *``: the package
+    # never names them, and no file on the way holds a trigger.
+    "star-import-models": Project(
+        {
+            "shop/__init__.py": "",
+            "shop/models/__init__.py": "from .order import *\nfrom .base import *\n",
+            "shop/models/base.py": "from django.db import models\n\n\n"
+            "class Base(models.Model):\n    class Meta:\n        abstract = True\n",
+            "shop/models/order.py": "from .base import Base\n\n\nclass Order(Base):\n    pass\n",
+            "shop/views.py": "from shop.models import Order\n\n\nasync def show(pk):\n"
+            "    return Order.objects.get(pk=pk)\n",
+        },
+        frozenset({("views.py", "AG201")}),
+    ),
+    "star-import-coroutine": Project(
+        {
+            "sdk/__init__.py": "from .impl import *\n",
+            "sdk/impl.py": "async def fetch_quotes(symbol):\n    return symbol\n",
+            "jobs.py": "from sdk import fetch_quotes\n\n\ndef refresh(s):\n    fetch_quotes(s)\n",
+        },
+        frozenset({("jobs.py", "AG301")}),
+    ),
     # AG101 in a task of a Celery app defined in another file.
     "task-of-an-app-elsewhere": Project(
         {
