@@ -547,6 +547,15 @@ def may_define(text: str, name: str) -> bool:
     )
 
 
+def _likely_asked(facts: FileFacts) -> set[str]:
+    """The names a walk of the file will most likely ask about: models (``.objects``
+    receivers) and the bases of its classes (their role, their fields)."""
+    names = {base for bases in facts.classes.values() for base in bases}
+    for receivers in facts.orm_refs.values():
+        names.update(receivers)
+    return names
+
+
 def _referred_names(facts: FileFacts) -> set[str]:
     """Every name this file refers to: imports, calls, bases, ``.objects`` receivers."""
     names = set(facts.imports.values())
@@ -555,10 +564,12 @@ def _referred_names(facts: FileFacts) -> set[str]:
     return names
 
 
-def _expand_in(
-    facts: FileFacts, name: str, head_parts: list[str], rest: list[str], want: Callable[[str], None]
-) -> None:
-    """Want what answers questions about ``name`` in the module ``facts`` describes."""
+def _expand_in(facts: FileFacts, rest: list[str], want: Callable[[str], None]) -> None:
+    """Want what resolving the name ``<module>.<rest>`` passes through in the module
+    ``facts`` describes:
+    a re-export, or a class's bases (a method may be inherited). What the index's
+    answers need beyond that (a function's callees, its ``.objects`` receivers) is
+    read on demand, after the walk (see ProjectIndex)."""
     head = f"{facts.module}.{rest[0]}"
     if rest[0] in facts.imports:  # a re-export
         want(".".join([facts.imports[rest[0]], *rest[1:]]))
@@ -569,12 +580,6 @@ def _expand_in(
         want(base)
         if len(rest) > 1:
             want(f"{base}.{rest[1]}")
-    for function in {name, head, ".".join(head_parts)}:
-        if function in facts.functions:
-            for callee in facts.calls.get(function, ()):
-                want(callee)
-            for receiver in facts.orm_refs.get(function, ()):
-                want(receiver)
 
 
 class _Obtain(Protocol):
@@ -636,7 +641,7 @@ def _closure(records: list[_File], hits: TriggerTest, obtain: _Obtain) -> None:
             rest = parts[i:]
             for facts in found:
                 if rest:
-                    _expand_in(facts, name, parts[: i + 2], rest, want)
+                    _expand_in(facts, rest, want)
             return True
         return False
 
@@ -655,6 +660,11 @@ def _closure(records: list[_File], hits: TriggerTest, obtain: _Obtain) -> None:
             for klass, method in pairs:
                 methods.setdefault(method, set()).add(klass)
                 sensitive_pairs.add(f"{klass}.{method}")
+            # Read before the walk what its answers will most often pass through (the
+            # walk would ask, and the file be walked again): what ``.objects`` is read
+            # from, and the bases of its classes.
+            for name in _likely_asked(facts):
+                want(name)
         waiting_now = list(waiting)
         waiting.clear()
         queue.extend(waiting_now)
