@@ -213,6 +213,12 @@ def _run(
     for error in result.parse_errors:
         if not any(f.path == error.path and f.code == "AG000" for f in result.findings):
             err.write(f"{error.path}:{error.line}: cannot audit: {error.message}\n")
+    for root in result.excluded_roots:
+        globs = ", ".join(config.exclude)
+        err.write(
+            f"async-guard: warning: {root}: nothing audited, the configuration's exclude "
+            f"leaves out all of it ({globs})\n"
+        )
 
     findings = list(result.findings)
     if options.write_baseline:

@@ -122,6 +122,8 @@ class AuditResult:
     parse_errors: list[ParseError]
     duration_s: float
     stats: Stats
+    #: Paths given whose every Python file the configured ``exclude`` left out.
+    excluded_roots: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -396,9 +398,14 @@ class _Pool:
 
 
 def discover(
-    paths: Sequence[str], config: Config
+    paths: Sequence[str], config: Config, excluded_roots: list[str] | None = None
 ) -> tuple[list[tuple[Path, str]], list[ParseError]]:
-    """Python files under ``paths``, with display paths as given; missing paths are errors."""
+    """Python files under ``paths``, with display paths as given; missing paths are errors.
+
+    A path given whose every Python file the configured ``exclude`` leaves out is
+    appended to ``excluded_roots`` (asking for it by name does not override the
+    configuration, as with ruff; the user is told rather than shown "0 files").
+    """
     found: dict[str, tuple[Path, str]] = {}
     errors: list[ParseError] = []
     for raw in paths:
@@ -410,7 +417,10 @@ def discover(
         if not path.is_dir():
             if not config.excluded(display_root):
                 found.setdefault(display_root, (path, display_root))
+            elif excluded_roots is not None:
+                excluded_roots.append(raw)
             continue
+        kept = left_out = 0
         for folder, dirs, files in os.walk(path):
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
             rel_folder = os.path.relpath(folder, path)
@@ -421,8 +431,12 @@ def discover(
                     continue
                 display = os.path.normpath(os.path.join(display_root, rel_folder, name))
                 if config.excluded(display):
+                    left_out += 1
                     continue
+                kept += 1
                 found.setdefault(display, (Path(folder, name), display))
+        if left_out and not kept and excluded_roots is not None:
+            excluded_roots.append(raw)
     return sorted(found.values(), key=lambda pair: pair[1]), errors
 
 
@@ -796,7 +810,8 @@ def _audit_paths(
 ) -> AuditResult:
     config = config or Config()
     started = time.perf_counter()
-    files, errors = discover(paths, config)
+    excluded_roots: list[str] = []
+    files, errors = discover(paths, config, excluded_roots)
     findings: list[Finding] = []
     stats = Stats(files=len(files))
     cache = (
@@ -1018,6 +1033,7 @@ def _audit_paths(
         parse_errors=sorted(errors, key=lambda e: (e.path, e.line)),
         duration_s=round(time.perf_counter() - started, 3),
         stats=stats,
+        excluded_roots=excluded_roots,
     )
     if cache is not None:
         cache.store_run(result, run_key, *([stat_key] if stat_key else []))

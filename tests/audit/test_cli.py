@@ -212,3 +212,12 @@ def test_rules_lists_a_severity_that_escalates(project: Path) -> None:
     }
     assert listing["AG101"] == "warning/error"
     assert listing["AG201"] == "error" and listing["AG102"] == "warning"
+
+
+def test_a_path_the_configuration_excludes_is_named(project: Path) -> None:
+    """Asking for an excluded folder audits nothing, and says so instead of "0 files"."""
+    result = run(["check", "legacy", "--no-cache"], project)
+    assert result.returncode == 0
+    assert "legacy: nothing audited, the configuration's exclude leaves out all" in result.stderr
+    assert "legacy/*" in result.stderr
+    assert "warning" not in run(["check", "shop", "--no-cache"], project).stderr
