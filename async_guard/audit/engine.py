@@ -620,12 +620,21 @@ def _closure(records: list[_File], hits: TriggerTest, obtain: _Obtain) -> None:
     # every `name as alias` in the tree: imports may rename what they re-export
     renames: dict[str, set[str]] = {}
 
+    renamed: set[int] = set()  # the files whose renames are in ``renames``
+
+    def take_renames(record: _File) -> None:
+        renamed.add(id(record))
+        for original, alias in _aliases(record.text):
+            renames.setdefault(original, set()).add(alias)
+
     def scan() -> None:
-        """The text work on every file, done while the workers parse the full ones."""
+        """The text work on every file, done while the workers parse the full ones: the
+        words of the others (the renames of a file that names no sensitive word cannot
+        rename one, so theirs wait until it does: see ``follow_aliases``)."""
         for record in records:
-            for original, alias in _aliases(record.text):
-                renames.setdefault(original, set()).add(alias)
-            if id(record) not in full_ids:
+            if id(record) in full_ids:
+                take_renames(record)
+            else:
                 words[id(record)] = set(_WORD.findall(record.text))
 
     obtain(full, scan)
@@ -687,13 +696,23 @@ def _closure(records: list[_File], hits: TriggerTest, obtain: _Obtain) -> None:
         add(record, True)
 
     def follow_aliases() -> None:
-        for names in (defined, *methods.values()):
-            stack = list(names & renames.keys())
-            while stack:
-                for alias in renames[stack.pop()] - names:
-                    names.add(alias)
-                    if alias in renames:
-                        stack.append(alias)
+        grew = True
+        while grew:
+            sensitive_words = defined.union(*methods.values())
+            waiting_files = [
+                r for r in records if id(r) not in renamed and words[id(r)] & sensitive_words
+            ]
+            for record in waiting_files:
+                take_renames(record)
+            grew = False
+            for names in (defined, *methods.values()):
+                stack = list(names & renames.keys())
+                while stack:
+                    for alias in renames[stack.pop()] - names:
+                        names.add(alias)
+                        grew = True
+                        if alias in renames:
+                            stack.append(alias)
 
     cold: set[str] = set()  # names not hot while ``defined`` and ``methods`` stay as they are
     grown = [-1]
