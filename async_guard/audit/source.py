@@ -41,6 +41,14 @@ class SourceProblem(Exception):
 
 def decode_source(data: bytes) -> str:
     """Decode like the interpreter does: BOM or PEP 263 cookie, else UTF-8."""
+    head = data[: data.find(b"\n", data.find(b"\n") + 1) + 1 or len(data)]
+    if b"coding" not in head and not data.startswith(b"\xef\xbb\xbf"):
+        # no BOM and no cookie in the first two lines (where PEP 263 puts it): UTF-8,
+        # without tokenize's line-by-line detection
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass  # reported below, with the line
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:  # an unknown or conflicting encoding cookie

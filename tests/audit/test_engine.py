@@ -322,3 +322,45 @@ def test_count_defs_counts_the_lines_that_start_with_def(text: str) -> None:
     from async_guard.audit.engine import count_defs
 
     assert count_defs(text) == len(re.findall(r"^[ \t]*def[ \t]", text, re.M))
+
+
+def _decode_as_the_interpreter(data: bytes) -> str | None:
+    import io
+    import tokenize
+
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        return None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+@hypothesis.given(
+    hypothesis.strategies.lists(
+        hypothesis.strategies.sampled_from(
+            [
+                b"x = 1",
+                b"# -*- coding: latin-1 -*-",
+                b"# coding: utf-8",
+                b"\xe9",
+                b"\xc3\xa9",
+                b"\xef\xbb\xbf",
+                b"\n",
+                b"#",
+                b"coding",
+                b"  ",
+            ]
+        ),
+        max_size=8,
+    ).map(b"".join)
+)
+def test_decode_source_decodes_as_the_interpreter_does(data: bytes) -> None:
+    """The UTF-8 fast path (no BOM, no cookie) agrees with tokenize's detection."""
+    from async_guard.audit.source import SourceProblem, decode_source
+
+    try:
+        got: str | None = decode_source(data)
+    except SourceProblem:
+        got = None
+    assert got == _decode_as_the_interpreter(data)
