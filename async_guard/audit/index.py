@@ -378,8 +378,13 @@ class ProjectIndex:
         return found
 
     def __getstate__(self) -> dict[str, Any]:
+        """What a worker needs: the facts. Not the engine's text test, nor the answers
+        the engine's replays memoized (they travelled to every worker each round)."""
         state = dict(vars(self))
-        state["undefined"] = None  # the engine's, over texts the workers do not need
+        state.update(
+            undefined=None, journal=None, missing=set(), _touched=set(), _contexts=None,
+            _canonical_memo={}, _model_memo={}, _reach_memo={},
+        )  # fmt: skip
         return state
 
     def _canonical(self, qualname: str) -> str:

@@ -215,3 +215,14 @@ def test_may_define_finds_classes_and_imports_only() -> None:
     assert not may_define("order_placed = Signal()\n", "order_placed")
     assert not may_define("x = Order\nimport os\n", "Order")  # used before any import
     assert not may_define("class Orders:\n    pass\n", "Order")
+
+
+def test_the_index_a_worker_gets_carries_facts_not_the_engines_state() -> None:
+    import pickle
+
+    index = ProjectIndex([VIEWS, MODELS, BASE], unread={"shop.client"})
+    index.undefined = lambda module, name: True  # a closure: could not be pickled
+    assert index.is_model("shop.models.Order")  # fills the memos
+    copy = pickle.loads(pickle.dumps(index))
+    assert copy.undefined is None and copy._canonical_memo == {}
+    assert copy.is_model("shop.models.Order") and copy.unread == {"shop.client"}
