@@ -8,17 +8,20 @@ every enabled rule.
 
 Skipping without parsing: a file is parsed only if its text contains a trigger
 of an enabled rule (or of ``INDEX_TRIGGERS``), or if it is *linked* to a parsed
-file, repeated until nothing changes:
+file:
 
-* its module is (a prefix of) a name a parsed file refers to (an import, a
-  call, a base class, a ``.objects`` receiver): a parsed file may need its
-  models, classes, coroutine functions or re-exports;
-* it mentions, as a word, a module-level function or class of a parsed file: it
-  may call it from an entry point (the callee's context) or subclass it.
+* it mentions, as a word, a context-sensitive function or class of an audited
+  file (under any name an import gives it): it may call it from an entry point
+  (the callee's context) or subclass it; it is audited too when a name it refers
+  to resolves to one (``_closure``);
+* an answer of the index that an audited file's walk was given passed through
+  its module (a model's base class, a re-export, a called helper): the walk
+  journals its questions, the engine replays them, reads those modules and walks
+  again the files whose answers changed (see ``ProjectIndex``). The ``.objects``
+  receivers and class bases of audited files are read before the first walk,
+  since most answers pass through them.
 
-Every cross-file fact the index holds is one of these two links (a name is
-resolved through imports, which name the module and the imported name), so a
-file outside the closure can neither produce a finding (it holds no trigger)
+A file outside both links can neither produce a finding (it holds no trigger)
 nor change another file's. ``Config(skip=False)`` turns skipping off (the
 skip-safety test compares both).
 """
@@ -579,11 +582,10 @@ def _referred_names(facts: FileFacts) -> set[str]:
 
 
 def _expand_in(facts: FileFacts, rest: list[str], want: Callable[[str], None]) -> None:
-    """Want what resolving the name ``<module>.<rest>`` passes through in the module
-    ``facts`` describes:
-    a re-export, or a class's bases (a method may be inherited). What the index's
-    answers need beyond that (a function's callees, its ``.objects`` receivers) is
-    read on demand, after the walk (see ProjectIndex)."""
+    """Want what resolving ``<module>.<rest>`` passes through in the module ``facts``
+    describes: a re-export (named or ``*``), or a class's bases (a method may be
+    inherited). What the index's answers need beyond that (a function's callees, its
+    ``.objects`` receivers) is read on demand, after the walk (see ProjectIndex)."""
     head = f"{facts.module}.{rest[0]}"
     if rest[0] in facts.imports:  # a re-export
         want(".".join([facts.imports[rest[0]], *rest[1:]]))
@@ -604,11 +606,11 @@ class _Obtain(Protocol):
 def _closure(records: list[_File], hits: TriggerTest, obtain: _Obtain) -> None:
     """Get facts for the files that can matter (see the module docstring); skip the rest.
 
-    *Full* files (a trigger in their text, or they mention a module-level name of a
-    full file: they may call or subclass it) contribute every name they refer to.
-    *Partial* files (they define something a name refers to) contribute only what
-    answers questions about the wanted names: re-exports, bases, inherited
-    methods, the calls and ``.objects`` receivers of wanted functions.
+    *Full* files (a trigger in their text, or a candidate that refers to a
+    sensitive function) contribute their sensitive names and the names their walk
+    will likely ask about (``_likely_asked``). *Candidates* (they mention a
+    sensitive name) are read for their facts. *Partial* files (they define
+    something a wanted name passes through) contribute re-exports and bases.
     """
     modules = {id(r): r.module_name() for r in records}
     unknown = Counter(modules[id(r)] for r in records if r.facts is None and r.findings is None)
@@ -856,7 +858,11 @@ def _audit_paths(
                 findings.append(syntax_finding(display, problem))
             continue
         # the cache's key; without a cache, hashing every byte of the tree buys nothing
-        key = hashlib.sha256(display.encode() + b"\0" + data).hexdigest() if cache else display
+        key = (
+            hashlib.sha256(display.encode() + b"\0" + data).hexdigest()
+            if cache is not None
+            else display
+        )
         record = _File(path, display, text, key)
         stats.lines += text.count("\n") + (1 if text and not text.endswith("\n") else 0)
         records.append(record)
@@ -875,6 +881,7 @@ def _audit_paths(
             record.entry = cache.load(record.key)
 
     jobs = config.jobs or os.cpu_count() or 1
+    batch_size = 100 * max(jobs, 1)  # parse and walk batches: the progress display moves
     pool: _Pool | None = None
     settled: set[int] = set()
 
@@ -894,7 +901,7 @@ def _audit_paths(
             return
         if pool is None:
             pool = _Pool(config, jobs if len(batch) >= 40 * max(jobs, 1) else 1)
-        step = 100 * max(jobs, 1)  # small enough for the progress display to move
+        step = batch_size
         for start in range(0, len(batch), step):
             chunk = batch[start : start + step]
             items = [(r.display, r.text, r.full) for r in chunk]
@@ -1001,9 +1008,8 @@ def _audit_paths(
             parse([r for r in stale if not r.kept])
             assert pool is not None
             outcomes: dict[str, Any] = {}
-            step = 100 * max(jobs, 1)  # batches, so that the progress display moves
-            for start in range(0, len(stale), step):
-                batch = stale[start : start + step]
+            for start in range(0, len(stale), batch_size):
+                batch = stale[start : start + batch_size]
                 outcomes.update(pool.walk(index, [r.display for r in batch]))
                 settle(batch)
             for display, outcome in outcomes.items():

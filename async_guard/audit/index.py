@@ -290,7 +290,7 @@ class ProjectIndex:
         self.undefined: Callable[[str, str], bool] | None = None
         self._about_types = False
         self._quiet = 0  # > 0 while the call graph is built: its misses are not demands
-        self._touched: set[tuple[str, str, bool]] = set()
+        self._touched: set[tuple[str, str]] = set()
         self.modules: dict[str, dict[str, str]] = {}
         self.stars: dict[str, list[str]] = {}
         self.functions: dict[str, bool] = {}
@@ -309,7 +309,7 @@ class ProjectIndex:
             self.classes.setdefault(qualname, ("django.db.models.Model",))
             self.fields.setdefault(qualname, {}).update(dict(model_fields))
         self._contexts: dict[str, frozenset[str]] | None = None
-        self._canonical_memo: dict[str, tuple[str, frozenset[tuple[str, str, bool]]]] = {}
+        self._canonical_memo: dict[str, tuple[str, frozenset[tuple[str, str]]]] = {}
         self._model_memo: dict[str, bool] = {}
         self._reach_memo: dict[str, frozenset[str]] = {}
 
@@ -349,9 +349,8 @@ class ProjectIndex:
     # --- names -------------------------------------------------------------------
 
     def canonical(self, qualname: str) -> str:
-        """Each resolution remembers the unread modules it passed through (with the name
-        it looked up there, and whether deep in it: an attribute of a class, or a base
-        class's resolution)."""
+        """Each resolution remembers the unread modules it passed through, with the name
+        it looked up in each (see ``undefined``)."""
         memo = self._canonical_memo.get(qualname)
         if memo is None:
             outer, self._touched = self._touched, set()
@@ -360,20 +359,20 @@ class ProjectIndex:
             finally:
                 self._touched = outer
             self._canonical_memo[qualname] = memo
-        # what a nested resolution passed through, the enclosing one did too, deep in it
-        self._touched.update((module, name, True) for module, name, _ in memo[1])
+        self._touched.update(memo[1])  # what a nested resolution passed, the outer one did
         if memo[1] and not self._quiet:
             undefined = self.undefined if self._about_types else None
-            for module, name, _deep in memo[1]:
+            for module, name in memo[1]:
                 if undefined is None or not undefined(module, name):
                     self.missing.add(module)
         return memo[0]
 
-    def _module_imports(self, module: str, name: str, deep: bool) -> dict[str, str]:
+    def _module_imports(self, module: str, name: str) -> dict[str, str]:
+        """``module``'s imports, where ``name`` is looked up (a miss if it is unread)."""
         found = self.modules.get(module)
         if found is None:
             if module in self.unread:
-                self._touched.add((module, name, deep))
+                self._touched.add((module, name))
             return {}
         return found
 
@@ -400,7 +399,7 @@ class ProjectIndex:
             moved = False
             for i in range(len(parts) - 1, 0, -1):
                 module, rest = ".".join(parts[:i]), parts[i:]
-                target = self._module_imports(module, rest[0], len(rest) > 1).get(rest[0])
+                target = self._module_imports(module, rest[0]).get(rest[0])
                 if target:
                     name = ".".join([target, *rest[1:]])
                     moved = True
@@ -432,7 +431,7 @@ class ProjectIndex:
             seen.add(star)
             qualname = f"{star}.{name}"
             if (
-                name in self._module_imports(star, name, True)
+                name in self._module_imports(star, name)
                 or qualname in self.functions
                 or qualname in self.classes
             ):
@@ -533,12 +532,11 @@ class ProjectIndex:
 
     def _role(self, qualname: str) -> str | None:
         # not memoized here: a memo filled while the graph is built would hide misses
-        return next(
-            (r for r in map(class_kind, map(self._bases, self._lineage(qualname))) if r), None
-        )
-
-    def _bases(self, qualname: str) -> tuple[str, ...]:
-        return self.classes.get(qualname, ())
+        for name in self._lineage(qualname):
+            role = class_kind(self.classes.get(name, ()))
+            if role is not None:
+                return role
+        return None
 
     def _inherited_entries(self) -> dict[str, str]:
         """Methods that are entry points because a project base class makes them so."""

@@ -33,7 +33,7 @@ DEADLINE_S = 120  # far above the few seconds a run takes; only guards against a
 # tree is parsed whole (skipping off) by one job, and doubled until a run takes
 # LONG_RUN_S. (Not a speed assertion: it only makes sure the case is exercised.)
 SLOW = ["--no-skip", "--jobs", "1"]
-SIZES = (1100, 2200, 4400)
+SIZES = (1100, 2200, 4400, 8800, 17600)
 LONG_RUN_S = 4.0
 
 pytestmark = pytest.mark.slow
