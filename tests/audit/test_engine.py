@@ -167,10 +167,14 @@ def test_skip_resolves_a_name_shared_by_two_classes(tmp_path: Path) -> None:
     ("text", "hit"),
     [
         ("async def f(): ...", True),
-        ("x = [y async for y in z]", True),
-        ("1async", True),  # a digit cannot start a name: still the keyword's token
+        ("async  \\\n  def f(): ...", True),  # a backslash continues the line
         ("x = 1;async def f(): ...", True),
-        ("éasync = 1", False),
+        # ``async for``/``async with``/async comprehensions exist only inside an async def
+        ("x = [y async for y in z]", False),
+        ("the async pool, async results", False),  # prose in a docstring or comment
+        ("1async def f(): ...", True),  # a digit cannot start a name: still the keyword
+        ("éasync def f(): ...", False),
+        ("async define", False),
         ("x.aget_many()", False),  # a cache method, not the ORM
         ("def is_async(): ...", False),  # an identifier holds no keyword
         ("# asynchronous work", False),
@@ -182,6 +186,12 @@ def test_skip_resolves_a_name_shared_by_two_classes(tmp_path: Path) -> None:
         ("def fetch_sync(): ...", False),  # AG304 needs the async twin beside it
         ("async def fetch(): ...\ndef fetch_sync(): ...", True),
         ("import asyncio", True),
+        ("import os,asyncio", True),
+        ("from asyncio.events import get_event_loop", True),
+        # another module called asyncio, and another get_event_loop: not the stdlib's
+        ("from django.utils.asyncio import async_unsafe", False),
+        ("from kombu.asynchronous import get_event_loop\nloop = get_event_loop()", False),
+        ("import asyncio_compat", False),
     ],
 )
 def test_trigger_pattern_keywords_and_orm_methods_are_whole_words(text: str, hit: bool) -> None:
