@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from async_guard import __version__
 from async_guard.audit.cache import Cache, CacheEntry
@@ -84,7 +84,9 @@ _WORD_BYTES = bytes(
 )
 _AS = re.compile(r"\sas\s")
 _IMPORT = re.compile("import")
-_STAR_IMPORT = re.compile(r"\bimport\s*\*")
+# Patterns that start with a literal (``re`` finds it fast; a leading ``\b`` would
+# make it try every position): each is a superset of what it stands for.
+_STAR_IMPORT = re.compile(r"import\s*\*")
 _CLAUSES = ("except ", "except(", "with ", "with(", "async with ")
 _NAME_AFTER = re.compile(r"\s*([A-Za-z_]\w*)")
 
@@ -152,6 +154,8 @@ class _File:
     full: bool = False
     #: Its tree waits in a worker for the walk (trees of files read for facts do not).
     kept: bool = False
+    #: Its ``name as alias`` pairs, when a worker read them with the file (full files).
+    renames: list[tuple[str, str]] = field(default_factory=list)
 
     def module_name(self) -> str:
         """The dotted module name its path gives (looked up on disk once)."""
@@ -196,22 +200,33 @@ REFINED_TRIGGERS = {
 class TriggerTest:
     """Does a text hold one of ``words``? Each is a substring, except
 
-    * the async ORM's method names, which can only matter as whole tokens (``target``
-      is no call of ``aget``), and
+    * the async ORM's method names, which matter only as attributes (every rule reads
+      them as ``func.attr``): after a dot, and whatever the tokenizer allows between
+      (blanks, line breaks, a backslash, a comment); ``target`` or ``x.aget_many``
+      are no call of ``aget``;
     * the words of ``REFINED_TRIGGERS``, which count only where a pattern says the
       code can mean them (``async def``; the standard library's ``asyncio``).
+
+    Every pattern starts with a literal, which ``re`` finds fast (a leading lookbehind
+    would make it try every position); the character before a refined word is checked
+    by hand.
     """
 
     def __init__(self, words: Iterable[str]) -> None:
         unique = sorted(set(words))
-        whole = [w for w in unique if w in ASYNC_ORM_METHODS]
+        methods = sorted((w for w in unique if w in ASYNC_ORM_METHODS), key=len, reverse=True)
         refined = sorted({REFINED_TRIGGERS[w] for w in unique if w in REFINED_TRIGGERS})
-        self.substrings = tuple(w for w in unique if w not in whole and w not in REFINED_TRIGGERS)
-        # A literal first lets ``re`` scan fast (a lookbehind first would make it try
-        # every position); the name boundary before is checked by hand.
-        longest_first = sorted(whole, key=len, reverse=True)
-        self.whole = re.compile("(?:" + "|".join(map(re.escape, longest_first)) + r")(?!\w)")
-        self.any_whole = bool(whole)
+        self.substrings = tuple(
+            w for w in unique if w not in ASYNC_ORM_METHODS and w not in REFINED_TRIGGERS
+        )
+        self.attribute = (
+            # one way only to match what lies between (no backtracking on ``#`` runs)
+            re.compile(
+                r"\.[ \t\f\r\n\\]*(?:#[^\n]*\n[ \t\f\r\n\\]*)*(?:" + "|".join(methods) + r")(?!\w)"
+            )
+            if methods
+            else None
+        )
         self.refined = tuple(re.compile(pattern) for pattern in refined)
         # Most files hold none of the substrings: a few short ones that every built-in
         # substring contains settle that in one pass each (``sync`` is in ``Async``).
@@ -223,18 +238,18 @@ class TriggerTest:
         screened = self.screen is None or any(word in text for word in self.screen)
         if screened and any(word in text for word in self.substrings):
             return True
-        if any(_token_at(text, pattern, ".") for pattern in self.refined):
+        if any(_token_at(text, pattern) for pattern in self.refined):
             return True
-        return self.any_whole and _token_at(text, self.whole, "")
+        return self.attribute is not None and self.attribute.search(text) is not None
 
 
-def _token_at(text: str, pattern: re.Pattern[str], not_after: str) -> bool:
-    """``pattern`` matches where a token starts: not glued to a name before it (a
-    digit starts none), nor to a character of ``not_after``."""
+def _token_at(text: str, pattern: re.Pattern[str]) -> bool:
+    """``pattern`` matches where a token starts: not glued to a name or a dot before it
+    (a digit starts no name: ``1async`` is still the keyword)."""
     for match in pattern.finditer(text):
         start = match.start()
         before = text[start - 1] if start else " "
-        if (before.isdigit() or not before.isidentifier()) and before not in not_after:
+        if (before.isdigit() or not before.isidentifier()) and before != ".":
             return True
     return False
 
@@ -304,12 +319,98 @@ def audit_source(
 # --- workers -------------------------------------------------------------------------
 
 
+@dataclass
+class _Loaded:
+    """One file as a worker read it (``problem`` set when it could not be read)."""
+
+    display: str
+    text: str = ""
+    key: str = ""
+    module: str = ""
+    lines: int = 0
+    #: Walked by the rules: its text holds a trigger (or skipping is off).
+    full: bool = False
+    #: Its ``name as alias`` pairs (a full file's; the others' come when asked for).
+    renames: list[tuple[str, str]] = field(default_factory=list)
+    problem: SourceProblem | None = None
+
+
 class _Worker:
-    """Parses files and keeps their trees until the walk (in-process or in a child)."""
+    """Reads files, answers the text questions about them, parses them and keeps their
+    trees until the walk (in-process, or in a child process).
+
+    The words of a file that holds no trigger stay with the worker that read it: the
+    skip asks which files mention a sensitive name, and sending every file's words to
+    the main process would cost as much as collecting them."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.trees: dict[str, SourceFile] = {}
+        self.texts: dict[str, str] = {}
+        self.words: dict[str, frozenset[bytes]] = {}
+        self.modules: dict[str, str] = {}
+        self.renamed: set[str] = set()
+
+    def load(self, items: list[tuple[str, str]], hashing: bool) -> list[_Loaded]:
+        """Read, decode and test each file; the cache key is its content hash when
+        ``hashing`` (without a cache, hashing every byte of the tree buys nothing)."""
+        hits = TriggerTest(triggers(self.config)) if self.config.skip else None
+        out: list[_Loaded] = []
+        for path, display in items:
+            try:
+                data = read_file(path)
+                text = decode_source(data)
+            except SourceProblem as problem:
+                out.append(_Loaded(display, problem=problem))
+                continue
+            key = (
+                hashlib.sha256(display.encode() + b"\0" + data).hexdigest() if hashing else display
+            )
+            module = module_name(display)[0]
+            # A module of a package named ``asyncio`` resolves its relative imports and
+            # its own names to ``asyncio.*`` without writing the word (REFINED_TRIGGERS).
+            full = hits is None or hits.search(text) or module.split(".")[0] == "asyncio"
+            lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+            loaded = _Loaded(display, text, key, module, lines, full)
+            self.texts[display] = text
+            self.modules[display] = module
+            if full:
+                self.renamed.add(display)
+                loaded.renames = _aliases(text)
+            else:
+                self.words[display] = _words(text)
+            out.append(loaded)
+        return out
+
+    def select(
+        self,
+        eligible: list[tuple[str, bool]],
+        functions: set[bytes],
+        methods: dict[bytes, set[bytes]],
+        modules: set[str | None],
+    ) -> tuple[list[str], list[str]]:
+        """Of ``eligible`` (display, not read yet): the files that mention a sensitive
+        function or a class with a sensitive method (candidates), and the unread ones
+        of ``modules`` (partial)."""
+        candidates: list[str] = []
+        partial: list[str] = []
+        for display, unread in eligible:
+            words = self.words.get(display, frozenset())
+            if words & functions or any(methods[m] & words for m in words & methods.keys()):
+                candidates.append(display)
+            elif unread and self.modules.get(display) in modules:
+                partial.append(display)
+        return candidates, partial
+
+    def renames(self, sensitive: set[bytes]) -> list[tuple[str, str]]:
+        """The renames of every file not asked yet that mentions a ``sensitive`` word (the
+        renames of a file that names none cannot rename a sensitive name)."""
+        out: list[tuple[str, str]] = []
+        for display, words in self.words.items():
+            if display not in self.renamed and words & sensitive:
+                self.renamed.add(display)
+                out.extend(_aliases(self.texts[display]))
+        return out
 
     def parse(
         self, items: list[tuple[str, str, bool]]
@@ -356,23 +457,25 @@ def _serve(conn: Connection, config: Config) -> None:  # pragma: no cover - runs
     index = ProjectIndex()
     while True:
         message = conn.recv()
-        if message[0] == "parse":
-            conn.send(worker.parse(message[1]))
-        elif message[0] == "index":
+        if message[0] == "index":
             index = message[1]
         elif message[0] == "walk":
             conn.send(worker.walk(index, message[1]))
+        elif message[0] in ("load", "select", "renames", "parse"):
+            conn.send(getattr(worker, message[0])(*message[1:]))
         else:
             return
 
 
 class _Pool:
-    """A fixed set of workers; each file stays with the worker that parsed it."""
+    """A fixed set of workers. Each file's text and words stay with the worker that read
+    it, and its tree with the worker that parsed it."""
 
     def __init__(self, config: Config, jobs: int) -> None:
         self.local = _Worker(config) if jobs <= 1 else None
         self.sent: ProjectIndex | None = None
-        self.owner: dict[str, int] = {}
+        self.owner: dict[str, int] = {}  # display -> the worker that keeps its tree
+        self.reader: dict[str, int] = {}  # display -> the worker that keeps its words
         self.conns: list[Connection] = []
         self.procs: list[Any] = []
         if self.local is None:
@@ -387,13 +490,57 @@ class _Pool:
                 self.conns.append(parent)
                 self.procs.append(proc)
 
-    def parse(
-        self, items: list[tuple[str, str, bool]], meanwhile: Callable[[], None] | None = None
-    ) -> list[tuple[str, FileFacts | SourceProblem]]:
-        """Facts of ``items``; ``meanwhile`` runs here while the workers parse."""
+    def _ask(self, requests: list[tuple[Any, ...]]) -> list[Any]:
+        """One request to each worker, in parallel; their answers in worker order."""
+        for conn, request in zip(self.conns, requests, strict=True):
+            conn.send(request)
+        return [conn.recv() for conn in self.conns]
+
+    def load(self, files: Sequence[tuple[Path, str]], hashing: bool) -> list[_Loaded]:
+        """Every file read, in the order given."""
+        items = [(str(path), display) for path, display in files]
         if self.local is not None:
-            if meanwhile is not None:
-                meanwhile()
+            return self.local.load(items, hashing)
+        # interleaved, so that each worker gets files of every folder (and size)
+        shards = [items[slot :: len(self.conns)] for slot in range(len(self.conns))]
+        for slot, shard in enumerate(shards):
+            for _, display in shard:
+                self.reader[display] = slot
+        answers = self._ask([("load", shard, hashing) for shard in shards])
+        by_display = {loaded.display: loaded for answer in answers for loaded in answer}
+        return [by_display[display] for _, display in items]
+
+    def select(
+        self,
+        eligible: list[tuple[str, bool]],
+        functions: set[bytes],
+        methods: dict[bytes, set[bytes]],
+        modules: set[str | None],
+    ) -> tuple[list[str], list[str]]:
+        if self.local is not None:
+            return self.local.select(eligible, functions, methods, modules)
+        shards: list[list[tuple[str, bool]]] = [[] for _ in self.conns]
+        for item in eligible:
+            shards[self.reader[item[0]]].append(item)
+        answers = self._ask([("select", shard, functions, methods, modules) for shard in shards])
+        candidates = [display for found, _ in answers for display in found]
+        partial = [display for _, found in answers for display in found]
+        return candidates, partial
+
+    def renames(self, sensitive: set[bytes]) -> list[tuple[str, str]]:
+        if self.local is not None:
+            return self.local.renames(sensitive)
+        return [
+            pair
+            for answer in self._ask([("renames", sensitive)] * len(self.conns))
+            for pair in answer
+        ]
+
+    def parse(
+        self, items: list[tuple[str, str, bool]]
+    ) -> list[tuple[str, FileFacts | SourceProblem]]:
+        """Facts of ``items``, shared out by size."""
+        if self.local is not None:
             return self.local.parse(items)
         shards: list[list[tuple[str, str, bool]]] = [[] for _ in self.conns]
         loads = [0] * len(self.conns)
@@ -402,11 +549,11 @@ class _Pool:
             shards[slot].append(item)
             loads[slot] += len(item[1]) + 1000
             self.owner[item[0]] = slot
-        for conn, shard in zip(self.conns, shards, strict=True):
-            conn.send(("parse", shard))
-        if meanwhile is not None:
-            meanwhile()
-        return [result for conn in self.conns for result in conn.recv()]
+        return [
+            result
+            for answer in self._ask([("parse", shard) for shard in shards])
+            for result in answer
+        ]
 
     def walk(self, index: ProjectIndex, displays: list[str]) -> dict[str, Any]:
         if self.local is not None:
@@ -415,11 +562,13 @@ class _Pool:
             for conn in self.conns:
                 conn.send(("index", index))
             self.sent = index
-        for slot, conn in enumerate(self.conns):
-            conn.send(("walk", [d for d in displays if self.owner.get(d) == slot]))
         out: dict[str, Any] = {}
-        for conn in self.conns:
-            out.update(conn.recv())
+        requests = [
+            ("walk", [d for d in displays if self.owner.get(d) == slot])
+            for slot in range(len(self.conns))
+        ]
+        for answer in self._ask(requests):
+            out.update(answer)
         return out
 
     def close(self) -> None:
@@ -588,11 +737,13 @@ def may_define(text: str, name: str) -> bool:
     if name not in text:
         return False
     word = re.escape(name)
-    if re.search(r"\bclass[\s\\]+" + word + r"\b", text):
+    if re.search(r"class[\s\\]+" + word + r"(?!\w)", text):
         return True
     imports = [m.start() for m in _IMPORT.finditer(text)]
     return any(
-        _in_import(text, m.start(), imports) for m in re.finditer(r"\b" + word + r"\b", text)
+        _in_import(text, m.start(), imports)
+        for m in re.finditer(word + r"(?!\w)", text)
+        if not (m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] == "_"))
     )
 
 
@@ -649,12 +800,7 @@ def _expand_in(facts: FileFacts, rest: list[str], want: Callable[[str], None]) -
             want(f"{base}.{rest[1]}")
 
 
-class _Obtain(Protocol):
-    def __call__(self, batch: list[_File], meanwhile: Callable[[], None] | None = None) -> None:
-        """Facts for ``batch`` (``meanwhile`` runs while they are parsed)."""
-
-
-def _closure(records: list[_File], hits: TriggerTest, obtain: _Obtain) -> None:
+def _closure(records: list[_File], pool: _Pool, obtain: Callable[[list[_File]], None]) -> None:
     """Get facts for the files that can matter (see the module docstring); skip the rest.
 
     *Full* files (a trigger in their text, or a candidate that refers to a
@@ -662,38 +808,27 @@ def _closure(records: list[_File], hits: TriggerTest, obtain: _Obtain) -> None:
     will likely ask about (``_likely_asked``). *Candidates* (they mention a
     sensitive name) are read for their facts. *Partial* files (they define
     something a wanted name passes through) contribute re-exports and bases.
+    The words of the other files stay with the workers that read them (``pool``).
     """
     modules = {id(r): r.module_name() for r in records}
     tree_modules = set(modules.values())
     unknown = Counter(modules[id(r)] for r in records if r.facts is None and r.findings is None)
-    # A module of a package named ``asyncio`` resolves its relative imports and its own
-    # names to ``asyncio.*`` without writing the word (see ``REFINED_TRIGGERS``).
-    full = [r for r in records if hits.search(r.text) or modules[id(r)].split(".")[0] == "asyncio"]
-    for record in full:
-        record.full = True
+    by_display = {r.display: r for r in records}
+    order = {id(r): i for i, r in enumerate(records)}
+    full = [r for r in records if r.full]
     full_ids = {id(r) for r in full}
-    words: dict[int, frozenset[bytes]] = {}
-    # every `name as alias` in the tree: imports may rename what they re-export
+    # every `name as alias` in the tree: imports may rename what they re-export (the
+    # renames of a file that names no sensitive word cannot rename one, so those of
+    # the files without a trigger wait until they do: see ``follow_aliases``)
     renames: dict[str, set[str]] = {}
 
-    renamed: set[int] = set()  # the files whose renames are in ``renames``
-
-    def take_renames(record: _File) -> None:
-        renamed.add(id(record))
-        for original, alias in _aliases(record.text):
+    def take_renames(pairs: Iterable[tuple[str, str]]) -> None:
+        for original, alias in pairs:
             renames.setdefault(original, set()).add(alias)
 
-    def scan() -> None:
-        """The text work on every file, done while the workers parse the full ones: the
-        words of the others (the renames of a file that names no sensitive word cannot
-        rename one, so theirs wait until it does: see ``follow_aliases``)."""
-        for record in records:
-            if id(record) in full_ids:
-                take_renames(record)
-            else:
-                words[id(record)] = _words(record.text)
-
-    obtain(full, scan)
+    for record in full:
+        take_renames(record.renames)
+    obtain(full)
     # Several files may share a module name (two projects audited together).
     by_module: dict[str, list[FileFacts]] = {}
     defined: set[str] = set()  # sensitive module-level functions
@@ -754,12 +889,7 @@ def _closure(records: list[_File], hits: TriggerTest, obtain: _Obtain) -> None:
     def follow_aliases() -> None:
         grew = True
         while grew:
-            sensitive_words = _encoded(defined.union(*methods.values()))
-            waiting_files = [
-                r for r in records if id(r) not in renamed and words[id(r)] & sensitive_words
-            ]
-            for record in waiting_files:
-                take_renames(record)
+            take_renames(pool.renames(_encoded(defined.union(*methods.values()))))
             grew = False
             for names in (defined, *methods.values()):
                 stack = list(names & renames.keys())
@@ -802,26 +932,21 @@ def _closure(records: list[_File], hits: TriggerTest, obtain: _Obtain) -> None:
         # The module a waiting name waits for: its longest prefix that is a module of
         # the tree (``expand``, like the index, never looks at a shorter one).
         prefixes = {_module_prefix(name, tree_modules) for name in waiting}
-        newly_candidate: list[_File] = []
-        newly_partial: list[_File] = []
         # A candidate mentions a sensitive function or a class with a sensitive method.
         # Each file's words are collected once and intersected with the names: one
         # regular expression of every name, searched in every file on every round,
         # grew with the tree on both sides (quadratic on 10,000 files).
-        defined_words = _encoded(defined)
+        eligible = [
+            (r.display, r.facts is None)
+            for r in records
+            if id(r) not in full_ids
+            and id(r) not in candidates
+            and not (r.findings is not None and r.facts is None)
+        ]
         method_words = {m.encode(): _encoded(classes) for m, classes in methods.items()}
-        for record in records:
-            if id(record) in full_ids or id(record) in candidates:
-                continue
-            if record.findings is not None and record.facts is None:
-                continue
-            text = words[id(record)]
-            if text & defined_words or any(
-                method_words[m] & text for m in text & method_words.keys()
-            ):
-                newly_candidate.append(record)
-            elif record.facts is None and modules[id(record)] in prefixes:
-                newly_partial.append(record)
+        found, partial = pool.select(eligible, _encoded(defined), method_words, prefixes)
+        newly_candidate = sorted((by_display[d] for d in found), key=lambda r: order[id(r)])
+        newly_partial = sorted((by_display[d] for d in partial), key=lambda r: order[id(r)])
         obtain([r for r in newly_candidate + newly_partial if r.facts is None])
         for record in newly_partial:
             add(record, False)
@@ -902,82 +1027,65 @@ def _audit_paths(
         previous = cache.load_run(stat_key)
         if previous is not None:
             return _reused(previous, started)
-    records: list[_File] = []
-    for path, display in files:
-        try:
-            data = read_file(path)
-            text = decode_source(data)
-        except SourceProblem as problem:
-            errors.append(ParseError(display, problem.line, problem.message))
-            if syntax_enabled and not problem.unreadable:
-                findings.append(syntax_finding(display, problem))
-            continue
-        # the cache's key; without a cache, hashing every byte of the tree buys nothing
-        key = (
-            hashlib.sha256(display.encode() + b"\0" + data).hexdigest()
-            if cache is not None
-            else display
-        )
-        record = _File(path, display, text, key)
-        stats.lines += text.count("\n") + (1 if text and not text.endswith("\n") else 0)
-        records.append(record)
-    by_display = {r.display: r for r in records}
-    run_key = ""
-    if cache is not None:
-        # Nothing changed since a run with these very files: its result stands.
-        blob = repr(([(r.display, r.key) for r in records], errors, findings)).encode()
-        run_key = hashlib.sha256(blob).hexdigest()
-        previous = cache.load_run(run_key)
-        if previous is not None:
-            if stat_key is not None:
-                cache.store_run(previous, run_key, stat_key)  # touched, not changed
-            return _reused(previous, started)
-        for record in records:
-            record.entry = cache.load(record.key)
-
     jobs = config.jobs or os.cpu_count() or 1
     batch_size = 100 * max(jobs, 1)  # parse and walk batches: the progress display moves
-    pool: _Pool | None = None
-    settled: set[int] = set()
-
-    def settle(batch: Iterable[_File]) -> None:
-        """The progress display: these files need nothing more (read for facts only, or
-        walked; a file walked again is not counted twice)."""
-        before = len(settled)
-        settled.update(id(r) for r in batch)
-        if progress and len(settled) > before:
-            progress(len(settled), len(records))
-
-    def parse(batch: list[_File], meanwhile: Callable[[], None] | None = None) -> None:
-        nonlocal pool
-        if not batch:
-            if meanwhile is not None:
-                meanwhile()
-            return
-        if pool is None:
-            pool = _Pool(config, jobs if len(batch) >= 10 * max(jobs, 1) else 1)
-        step = batch_size
-        for start in range(0, len(batch), step):
-            chunk = batch[start : start + step]
-            items = [(r.display, r.text, r.full) for r in chunk]
-            outcomes, meanwhile = pool.parse(items, meanwhile), None
-            for display, outcome in outcomes:
-                record = by_display[display]
-                record.parsed = True
-                record.kept = record.full
-                if isinstance(outcome, SourceProblem):
-                    record.facts = None
-                    record.findings = []
-                    _problem(record, outcome, errors, findings, syntax_enabled)
-                else:
-                    record.facts = outcome
-            settle(r for r in chunk if not r.full)
-
+    # A small tree is read and parsed in this process: starting workers costs more.
+    pool = _Pool(config, jobs if len(files) >= 20 * jobs else 1)
     try:
+        records: list[_File] = []
+        for (path, display), loaded in zip(files, pool.load(files, cache is not None), strict=True):
+            if loaded.problem is not None:
+                problem = loaded.problem
+                errors.append(ParseError(display, problem.line, problem.message))
+                if syntax_enabled and not problem.unreadable:
+                    findings.append(syntax_finding(display, problem))
+                continue
+            record = _File(path, display, loaded.text, loaded.key, loaded.module)
+            record.full, record.renames = loaded.full, loaded.renames
+            stats.lines += loaded.lines
+            records.append(record)
+        by_display = {r.display: r for r in records}
+        run_key = ""
+        if cache is not None:
+            # Nothing changed since a run with these very files: its result stands.
+            blob = repr(([(r.display, r.key) for r in records], errors, findings)).encode()
+            run_key = hashlib.sha256(blob).hexdigest()
+            previous = cache.load_run(run_key)
+            if previous is not None:
+                if stat_key is not None:
+                    cache.store_run(previous, run_key, stat_key)  # touched, not changed
+                return _reused(previous, started)
+            for record in records:
+                record.entry = cache.load(record.key)
 
-        def obtain(batch: list[_File], meanwhile: Callable[[], None] | None = None) -> None:
-            """Facts for ``batch``: from the cache where it has them, else by parsing
-            (``meanwhile`` runs while the workers parse)."""
+        settled: set[int] = set()
+
+        def settle(batch: Iterable[_File]) -> None:
+            """The progress display: these files need nothing more (read for facts only,
+            or walked; a file walked again is not counted twice)."""
+            before = len(settled)
+            settled.update(id(r) for r in batch)
+            if progress and len(settled) > before:
+                progress(len(settled), len(records))
+
+        def parse(batch: list[_File]) -> None:
+            for start in range(0, len(batch), batch_size):
+                chunk = batch[start : start + batch_size]
+                outcomes = pool.parse([(r.display, r.text, r.full) for r in chunk])
+                for display, outcome in outcomes:
+                    record = by_display[display]
+                    record.parsed = True
+                    record.kept = record.full
+                    if isinstance(outcome, SourceProblem):
+                        record.facts = None
+                        record.findings = []
+                        _problem(record, outcome, errors, findings, syntax_enabled)
+                    else:
+                        record.facts = outcome
+                settle(r for r in chunk if not r.full)
+
+        def obtain(batch: list[_File]) -> None:
+            """Facts for ``batch``: from the cache where it has them, else by parsing."""
             fresh: list[_File] = []
             for record in batch:
                 entry = record.entry
@@ -990,14 +1098,12 @@ def _audit_paths(
                     stats.cached += 1
                 else:
                     fresh.append(record)
-            parse(fresh, meanwhile)
+            parse(fresh)
 
         if config.skip:
-            _closure(records, TriggerTest(triggers(config)), obtain)
+            _closure(records, pool, obtain)
         else:
-            for record in records:
-                record.full = True
-            obtain(records)
+            obtain(records)  # every file is full (see _Worker.load)
         by_module: dict[str, list[_File]] = {}
         for record in records:
             if record.facts is None and record.findings is None:
@@ -1061,7 +1167,6 @@ def _audit_paths(
             if not stale:
                 break
             parse([r for r in stale if not r.kept])
-            assert pool is not None
             outcomes: dict[str, Any] = {}
             for start in range(0, len(stale), batch_size):
                 batch = stale[start : start + batch_size]
@@ -1086,8 +1191,7 @@ def _audit_paths(
             elif record.facts is not None and not record.full:
                 record.findings = []  # read for its facts only: it holds no trigger
     finally:
-        if pool is not None:
-            pool.close()
+        pool.close()
 
     for record in records:
         if record.facts is not None:

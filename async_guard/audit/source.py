@@ -126,22 +126,23 @@ def module_name(path: str) -> tuple[str, bool]:
     On disk, parent folders count while they hold an ``__init__.py``; for an
     in-memory path (fixtures) every folder counts.
     """
-    p = Path(path)
-    is_package = p.name == "__init__.py"
-    own: list[str] = [] if is_package else [p.stem]
-    if p.exists():
-        parts = [*_package_of(os.path.dirname(os.path.abspath(p))), *own]
+    # os.path, not pathlib: this runs for every file of the tree
+    name = os.path.basename(path)
+    is_package = name == "__init__.py"
+    own: list[str] = [] if is_package else [os.path.splitext(name)[0]]
+    if os.path.exists(path):
+        parts = [*_package_of(os.path.dirname(os.path.abspath(path))), *own]
     else:
-        parts = [part for part in p.parent.parts if part not in ("/", ".", "..")] + own
+        parts = [part for part in Path(path).parent.parts if part not in ("/", ".", "..")] + own
     return ".".join(parts) or "__main__", is_package
 
 
 @functools.lru_cache(maxsize=4096)
 def _package_of(folder: str) -> tuple[str, ...]:
-    d = Path(folder)
-    if d.parent == d or not (d / "__init__.py").exists():
+    parent = os.path.dirname(folder)
+    if parent == folder or not os.path.exists(os.path.join(folder, "__init__.py")):
         return ()
-    return (*_package_of(str(d.parent)), d.name)
+    return (*_package_of(parent), os.path.basename(folder))
 
 
 @dataclass
@@ -269,7 +270,7 @@ def dotted(expr: ast.AST) -> str | None:
     return None
 
 
-def read_file(path: Path) -> bytes:
+def read_file(path: str | os.PathLike[str]) -> bytes:
     """The file's bytes; what is not a readable regular file is an unreadable problem."""
     try:
         # One open and one fstat per file; O_NONBLOCK: opening a FIFO must not wait

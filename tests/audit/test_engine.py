@@ -182,6 +182,8 @@ def test_skip_resolves_a_name_shared_by_two_classes(tmp_path: Path) -> None:
         ("target = 1", False),  # no call of the async ORM's aget
         ("await Order.objects.aget(pk=1)", True),
         ("Order.objects.aget_or_create()", True),
+        ("(Order.objects  # the first one\n    .  # really\n    afirst())", True),
+        ("acount = len(rows)", False),  # the ORM's methods matter only as attributes
         ("AsyncToSync(f)()", True),
         ("def fetch_sync(): ...", False),  # AG304 needs the async twin beside it
         ("async def fetch(): ...\ndef fetch_sync(): ...", True),

@@ -179,11 +179,11 @@ def test_a_warm_run_reads_no_file_until_one_is_touched(tmp_path: Path, monkeypat
     write_tree(root, {"views.py": "async def show():\n    return Order.objects.get(pk=1)\n"})
     config = Config(cache=True, cache_dir=str(cache), jobs=1)
     first = audit_paths([str(root)], config)
-    reads: list[Path] = []
+    reads: list[str] = []
     real_read = engine.read_file
 
-    def counting_read(path: Path) -> bytes:
-        reads.append(path)
+    def counting_read(path: str) -> bytes:
+        reads.append(os.fspath(path))
         return real_read(path)
 
     monkeypatch.setattr(engine, "read_file", counting_read)
@@ -192,9 +192,9 @@ def test_a_warm_run_reads_no_file_until_one_is_touched(tmp_path: Path, monkeypat
     # touched but not changed: read (the content decides), then known by its stat again
     os.utime(root / "views.py", ns=(1, 1))
     assert audit_paths([str(root)], config).findings == first.findings
-    assert reads == [root / "views.py"]
+    assert reads == [str(root / "views.py")]
     assert audit_paths([str(root)], config).findings == first.findings
-    assert reads == [root / "views.py"]
+    assert reads == [str(root / "views.py")]
 
 
 def test_a_module_that_names_no_such_class_is_no_demand_for_a_type_question() -> None:
