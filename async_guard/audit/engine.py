@@ -156,6 +156,8 @@ class _File:
     kept: bool = False
     #: Its ``name as alias`` pairs, when a worker read them with the file (full files).
     renames: list[tuple[str, str]] = field(default_factory=list)
+    #: Its ``def`` lines (counted by the worker that read it; see ``count_defs``).
+    defs: int = 0
 
     def module_name(self) -> str:
         """The dotted module name its path gives (looked up on disk once)."""
@@ -332,6 +334,10 @@ class _Loaded:
     full: bool = False
     #: Its ``name as alias`` pairs (a full file's; the others' come when asked for).
     renames: list[tuple[str, str]] = field(default_factory=list)
+    #: A full file's facts (or why it does not parse), when it was parsed as it was read.
+    facts: FileFacts | SourceProblem | None = None
+    #: The ``def`` lines of a file without a trigger (``--stats`` counts them if skipped).
+    defs: int = 0
     problem: SourceProblem | None = None
 
 
@@ -350,10 +356,14 @@ class _Worker:
         self.words: dict[str, frozenset[bytes]] = {}
         self.modules: dict[str, str] = {}
         self.renamed: set[str] = set()
+        self.candidates: set[str] = set()  # chosen by ``select``, and why
+        self.partial: set[str] = set()
 
     def load(self, items: list[tuple[str, str]], hashing: bool) -> list[_Loaded]:
-        """Read, decode and test each file; the cache key is its content hash when
-        ``hashing`` (without a cache, hashing every byte of the tree buys nothing)."""
+        """Read, decode and test each file. With ``hashing`` (a cache), its key is its
+        content hash, and a full file waits for the engine to ask for its facts (the
+        cache may have them); without, hashing every byte buys nothing, and a full
+        file is parsed at once (and its tree kept for the walk)."""
         hits = TriggerTest(triggers(self.config)) if self.config.skip else None
         out: list[_Loaded] = []
         for path, display in items:
@@ -377,28 +387,30 @@ class _Worker:
             if full:
                 self.renamed.add(display)
                 loaded.renames = _aliases(text)
+                if not hashing:
+                    loaded.facts = self.parse([(display, text, True)])[0][1]
             else:
                 self.words[display] = _words(text)
+                loaded.defs = count_defs(text)
             out.append(loaded)
         return out
 
     def select(
-        self,
-        eligible: list[tuple[str, bool]],
-        functions: set[bytes],
-        methods: dict[bytes, set[bytes]],
-        modules: set[str | None],
+        self, functions: set[bytes], methods: dict[bytes, set[bytes]], modules: set[str | None]
     ) -> tuple[list[str], list[str]]:
-        """Of ``eligible`` (display, not read yet): the files that mention a sensitive
-        function or a class with a sensitive method (candidates), and the unread ones
-        of ``modules`` (partial)."""
+        """The files not chosen yet that mention a sensitive function or a class with a
+        sensitive method (candidates), and the unread ones of ``modules`` (partial).
+        Files with a trigger have no words here: they are read already."""
         candidates: list[str] = []
         partial: list[str] = []
-        for display, unread in eligible:
-            words = self.words.get(display, frozenset())
+        for display, words in self.words.items():
+            if display in self.candidates:
+                continue
             if words & functions or any(methods[m] & words for m in words & methods.keys()):
+                self.candidates.add(display)
                 candidates.append(display)
-            elif unread and self.modules.get(display) in modules:
+            elif display not in self.partial and self.modules[display] in modules:
+                self.partial.add(display)
                 partial.append(display)
         return candidates, partial
 
@@ -508,21 +520,17 @@ class _Pool:
                 self.reader[display] = slot
         answers = self._ask([("load", shard, hashing) for shard in shards])
         by_display = {loaded.display: loaded for answer in answers for loaded in answer}
+        for display, loaded in by_display.items():
+            if loaded.facts is not None:
+                self.owner[display] = self.reader[display]  # its tree stays there
         return [by_display[display] for _, display in items]
 
     def select(
-        self,
-        eligible: list[tuple[str, bool]],
-        functions: set[bytes],
-        methods: dict[bytes, set[bytes]],
-        modules: set[str | None],
+        self, functions: set[bytes], methods: dict[bytes, set[bytes]], modules: set[str | None]
     ) -> tuple[list[str], list[str]]:
         if self.local is not None:
-            return self.local.select(eligible, functions, methods, modules)
-        shards: list[list[tuple[str, bool]]] = [[] for _ in self.conns]
-        for item in eligible:
-            shards[self.reader[item[0]]].append(item)
-        answers = self._ask([("select", shard, functions, methods, modules) for shard in shards])
+            return self.local.select(functions, methods, modules)
+        answers = self._ask([("select", functions, methods, modules)] * len(self.conns))
         candidates = [display for found, _ in answers for display in found]
         partial = [display for _, found in answers for display in found]
         return candidates, partial
@@ -936,15 +944,11 @@ def _closure(records: list[_File], pool: _Pool, obtain: Callable[[list[_File]], 
         # Each file's words are collected once and intersected with the names: one
         # regular expression of every name, searched in every file on every round,
         # grew with the tree on both sides (quadratic on 10,000 files).
-        eligible = [
-            (r.display, r.facts is None)
-            for r in records
-            if id(r) not in full_ids
-            and id(r) not in candidates
-            and not (r.findings is not None and r.facts is None)
-        ]
         method_words = {m.encode(): _encoded(classes) for m, classes in methods.items()}
-        found, partial = pool.select(eligible, _encoded(defined), method_words, prefixes)
+        found, partial = pool.select(_encoded(defined), method_words, prefixes)
+        failed = {id(r) for r in records if r.findings is not None and r.facts is None}
+        found = [d for d in found if id(by_display[d]) not in failed]
+        partial = [d for d in partial if id(by_display[d]) not in failed]
         newly_candidate = sorted((by_display[d] for d in found), key=lambda r: order[id(r)])
         newly_partial = sorted((by_display[d] for d in partial), key=lambda r: order[id(r)])
         obtain([r for r in newly_candidate + newly_partial if r.facts is None])
@@ -1033,6 +1037,7 @@ def _audit_paths(
     pool = _Pool(config, jobs if len(files) >= 20 * jobs else 1)
     try:
         records: list[_File] = []
+        parsed_at_load: list[tuple[str, FileFacts | SourceProblem]] = []
         for (path, display), loaded in zip(files, pool.load(files, cache is not None), strict=True):
             if loaded.problem is not None:
                 problem = loaded.problem
@@ -1041,9 +1046,11 @@ def _audit_paths(
                     findings.append(syntax_finding(display, problem))
                 continue
             record = _File(path, display, loaded.text, loaded.key, loaded.module)
-            record.full, record.renames = loaded.full, loaded.renames
+            record.full, record.renames, record.defs = loaded.full, loaded.renames, loaded.defs
             stats.lines += loaded.lines
             records.append(record)
+            if loaded.facts is not None:
+                parsed_at_load.append((display, loaded.facts))
         by_display = {r.display: r for r in records}
         run_key = ""
         if cache is not None:
@@ -1068,26 +1075,33 @@ def _audit_paths(
             if progress and len(settled) > before:
                 progress(len(settled), len(records))
 
+        def take(display: str, outcome: FileFacts | SourceProblem) -> None:
+            record = by_display[display]
+            record.parsed = True
+            record.kept = record.full
+            if isinstance(outcome, SourceProblem):
+                record.facts = None
+                record.findings = []
+                _problem(record, outcome, errors, findings, syntax_enabled)
+            else:
+                record.facts = outcome
+
         def parse(batch: list[_File]) -> None:
             for start in range(0, len(batch), batch_size):
                 chunk = batch[start : start + batch_size]
-                outcomes = pool.parse([(r.display, r.text, r.full) for r in chunk])
-                for display, outcome in outcomes:
-                    record = by_display[display]
-                    record.parsed = True
-                    record.kept = record.full
-                    if isinstance(outcome, SourceProblem):
-                        record.facts = None
-                        record.findings = []
-                        _problem(record, outcome, errors, findings, syntax_enabled)
-                    else:
-                        record.facts = outcome
+                for display, outcome in pool.parse([(r.display, r.text, r.full) for r in chunk]):
+                    take(display, outcome)
                 settle(r for r in chunk if not r.full)
+
+        for display, outcome in parsed_at_load:
+            take(display, outcome)
 
         def obtain(batch: list[_File]) -> None:
             """Facts for ``batch``: from the cache where it has them, else by parsing."""
             fresh: list[_File] = []
             for record in batch:
+                if record.parsed:
+                    continue  # as it was read (see _Worker.load)
                 entry = record.entry
                 if entry is not None and entry.problem is not None:
                     record.findings = []
@@ -1187,7 +1201,7 @@ def _audit_paths(
             if record.facts is None and record.findings is None:
                 record.findings = []
                 stats.skipped += 1
-                _count_text(record.text, stats)
+                stats.sync_functions += record.defs
             elif record.facts is not None and not record.full:
                 record.findings = []  # read for its facts only: it holds no trigger
     finally:
@@ -1265,10 +1279,6 @@ def _recorded_problem(record: _File, errors: list[ParseError]) -> tuple[int, str
         if error.path == record.display:
             return (error.line, error.message)
     return None  # pragma: no cover - every parse failure is recorded
-
-
-def _count_text(text: str, stats: Stats) -> None:
-    stats.sync_functions += count_defs(text)
 
 
 def count_defs(text: str) -> int:
