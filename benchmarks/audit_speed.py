@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import cProfile
 import io
 import json
@@ -55,7 +56,6 @@ from benchmarks.docs_section import write_section
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "performance.md"
 SECTION = "## Audit speed"
-DATE = "2026-12-04"
 COLD_GOAL = 6.0  # cold audit at most 6x ruff
 WARM_GOAL = 1.0  # warm audit no slower than ruff --no-cache
 
@@ -575,7 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parts = [
             SECTION,
             "",
-            f"Measured {DATE} on {machine()}; 1-minute load average "
+            f"Measured {datetime.date.today().isoformat()} on {machine()}; 1-minute load average "
             f"{load_before:.1f} before the corpus rounds, LOAD_AFTER after the last run (other "
             "work shares the machine: the commands alternate so that it slows all of them).",
             f"Command: `{command.strip()}` (from the repository root, in the virtualenv).",

@@ -358,6 +358,7 @@ class _Worker:
         self.renamed: set[str] = set()
         self.candidates: set[str] = set()  # chosen by ``select``, and why
         self.partial: set[str] = set()
+        self.asked: tuple[set[bytes], dict[bytes, set[bytes]]] | None = None
 
     def load(self, items: list[tuple[str, str]], hashing: bool) -> list[_Loaded]:
         """Read, decode and test each file. With ``hashing`` (a cache), its key is its
@@ -403,10 +404,15 @@ class _Worker:
         Files with a trigger have no words here: they are read already."""
         candidates: list[str] = []
         partial: list[str] = []
+        # the same names as last time find no new candidate (the rounds often repeat them)
+        same = (functions, methods) == self.asked
+        self.asked = (functions, methods)
         for display, words in self.words.items():
             if display in self.candidates:
                 continue
-            if words & functions or any(methods[m] & words for m in words & methods.keys()):
+            if not same and (
+                words & functions or any(methods[m] & words for m in words & methods.keys())
+            ):
                 self.candidates.add(display)
                 candidates.append(display)
             elif display not in self.partial and self.modules[display] in modules:
