@@ -1,10 +1,13 @@
 """Files -> parse (parallel, once) -> project index -> one walk per file -> findings.
 
-``audit_paths`` reads every file once, takes what it can from the per-file
-cache, parses the rest across worker processes (each keeps its trees until the
-walk, so no file is parsed twice), merges the facts into the
-:class:`~async_guard.audit.index.ProjectIndex`, then walks each file once with
-every enabled rule.
+``audit_paths`` shares the files out among worker processes (``_Pool``), which
+read each once and test its text; it takes what it can from the per-file cache,
+has the workers parse the rest (each keeps its trees until the walk, so no file
+is parsed twice; without a cache a triggered file is parsed as it is read),
+merges the facts into the :class:`~async_guard.audit.index.ProjectIndex`, then
+walks each file once with every enabled rule. The words of the files without a
+trigger stay in the worker that read them: the skip below asks the workers
+which files mention a name.
 
 Skipping without parsing: a file is parsed only if its text contains a trigger
 of an enabled rule (or of ``INDEX_TRIGGERS``), or if it is *linked* to a parsed
