@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import cProfile
+import datetime
 import io
 import json
 import os
