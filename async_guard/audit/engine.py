@@ -140,7 +140,7 @@ class AuditResult:
 
 @dataclass
 class _File:
-    path: Path
+    path: str
     display: str
     text: str
     key: str
@@ -517,22 +517,53 @@ class _Pool:
             conn.send(request)
         return [conn.recv() for conn in self.conns]
 
-    def load(self, files: Sequence[tuple[Path, str]], hashing: bool) -> list[_Loaded]:
+    def _share(self, method: str, tasks: list[Any], *args: Any) -> list[tuple[int, Any]]:
+        """Hand ``tasks`` out as the workers free up, two ahead each (a worker never waits
+        for its next task): (worker, answer) per task, in the order given.
+
+        How long a task takes is not known before (a file's trigger decides whether it
+        is parsed as it is read; parsing and walking cost more than their size says), so
+        a fixed split left one worker busy long after the other (up to 75 ms of a
+        0.7 s run); handing out small tasks on demand evens that out."""
+        from multiprocessing.connection import wait
+
+        done: dict[int, tuple[int, Any]] = {}
+        queue = deque(enumerate(tasks))
+        flying: list[deque[int]] = [deque() for _ in self.conns]
+        slot_of = {id(conn): slot for slot, conn in enumerate(self.conns)}
+
+        def give(slot: int) -> None:
+            if queue:
+                number, task = queue.popleft()
+                self.conns[slot].send((method, task, *args))
+                flying[slot].append(number)
+
+        for _ in range(2):
+            for slot in range(len(self.conns)):
+                give(slot)
+        while any(flying):
+            busy = [conn for conn, numbers in zip(self.conns, flying, strict=True) if numbers]
+            for ready in wait(busy):
+                slot = slot_of[id(ready)]
+                done[flying[slot].popleft()] = (slot, self.conns[slot].recv())
+                give(slot)
+        return [done[number] for number in range(len(tasks))]
+
+    def load(self, files: Sequence[tuple[str, str]], hashing: bool) -> list[_Loaded]:
         """Every file read, in the order given."""
-        items = [(str(path), display) for path, display in files]
+        items = list(files)
         if self.local is not None:
             return self.local.load(items, hashing)
-        # interleaved, so that each worker gets files of every folder (and size)
-        shards = [items[slot :: len(self.conns)] for slot in range(len(self.conns))]
-        for slot, shard in enumerate(shards):
-            for _, display in shard:
-                self.reader[display] = slot
-        answers = self._ask([("load", shard, hashing) for shard in shards])
-        by_display = {loaded.display: loaded for answer in answers for loaded in answer}
-        for display, loaded in by_display.items():
-            if loaded.facts is not None:
-                self.owner[display] = self.reader[display]  # its tree stays there
-        return [by_display[display] for _, display in items]
+        size = max(4, len(items) // (len(self.conns) * 24))
+        chunks = [items[start : start + size] for start in range(0, len(items), size)]
+        out: list[_Loaded] = []
+        for slot, answer in self._share("load", chunks, hashing):
+            for loaded in answer:
+                self.reader[loaded.display] = slot
+                if loaded.facts is not None:
+                    self.owner[loaded.display] = slot  # its tree stays there
+                out.append(loaded)
+        return out
 
     def select(
         self, functions: set[bytes], methods: dict[bytes, set[bytes]], modules: set[str | None]
@@ -556,21 +587,25 @@ class _Pool:
     def parse(
         self, items: list[tuple[str, str, bool]]
     ) -> list[tuple[str, FileFacts | SourceProblem]]:
-        """Facts of ``items``, shared out by size."""
+        """Facts of ``items``, largest files first, in small tasks (see ``_share``)."""
         if self.local is not None:
             return self.local.parse(items)
-        shards: list[list[tuple[str, str, bool]]] = [[] for _ in self.conns]
-        loads = [0] * len(self.conns)
-        for item in sorted(items, key=lambda i: -len(i[1])):
-            slot = loads.index(min(loads))
-            shards[slot].append(item)
-            loads[slot] += len(item[1]) + 1000
-            self.owner[item[0]] = slot
-        return [
-            result
-            for answer in self._ask([("parse", shard) for shard in shards])
-            for result in answer
-        ]
+        largest_first = sorted(items, key=lambda i: -len(i[1]))
+        target = sum(len(i[1]) for i in items) // (len(self.conns) * 12) + 1
+        tasks: list[list[tuple[str, str, bool]]] = []
+        weight = target
+        for item in largest_first:
+            if weight >= target:
+                tasks.append([])
+                weight = 0
+            tasks[-1].append(item)
+            weight += len(item[1])
+        out: list[tuple[str, FileFacts | SourceProblem]] = []
+        for slot, answer in self._share("parse", tasks):
+            for display, outcome in answer:
+                self.owner[display] = slot
+                out.append((display, outcome))
+        return out
 
     def walk(self, index: ProjectIndex, displays: list[str]) -> dict[str, Any]:
         if self.local is not None:
@@ -588,9 +623,15 @@ class _Pool:
             out.update(answer)
         return out
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """Tell the workers to end (they free their trees on their own while the engine
+        writes its result; ``close`` waits for them)."""
         for conn in self.conns:
             conn.send(("stop",))
+        self.conns = []
+
+    def close(self) -> None:
+        self.stop()
         for proc in self.procs:
             proc.join(timeout=5)
 
@@ -600,14 +641,14 @@ class _Pool:
 
 def discover(
     paths: Sequence[str], config: Config, excluded_roots: list[str] | None = None
-) -> tuple[list[tuple[Path, str]], list[ParseError]]:
+) -> tuple[list[tuple[str, str]], list[ParseError]]:
     """Python files under ``paths``, with display paths as given; missing paths are errors.
 
     A path given whose every Python file the configured ``exclude`` leaves out is
     appended to ``excluded_roots`` (asking for it by name does not override the
     configuration, as with ruff; the user is told rather than shown "0 files").
     """
-    found: dict[str, tuple[Path, str]] = {}
+    found: dict[str, tuple[str, str]] = {}
     errors: list[ParseError] = []
     for raw in paths:
         path = Path(raw)
@@ -617,7 +658,7 @@ def discover(
             continue
         if not path.is_dir():
             if not config.excluded(display_root):
-                found.setdefault(display_root, (path, display_root))
+                found.setdefault(display_root, (raw, display_root))
             elif excluded_roots is not None:
                 excluded_roots.append(raw)
             continue
@@ -635,7 +676,8 @@ def discover(
                     left_out += 1
                     continue
                 kept += 1
-                found.setdefault(display, (Path(folder, name), display))
+                # os.path, not pathlib: this runs for every file of the tree
+                found.setdefault(display, (os.path.join(folder, name), display))
         if left_out and not kept and excluded_roots is not None:
             excluded_roots.append(raw)
     return sorted(found.values(), key=lambda pair: pair[1]), errors
@@ -1044,6 +1086,7 @@ def _audit_paths(
     batch_size = 100 * max(jobs, 1)  # parse and walk batches: the progress display moves
     # A small tree is read and parsed in this process: starting workers costs more.
     pool = _Pool(config, jobs if len(files) >= 20 * jobs else 1)
+    walked = False
     try:
         records: list[_File] = []
         parsed_at_load: list[tuple[str, FileFacts | SourceProblem]] = []
@@ -1213,8 +1256,12 @@ def _audit_paths(
                 stats.sync_functions += record.defs
             elif record.facts is not None and not record.full:
                 record.findings = []  # read for its facts only: it holds no trigger
+        walked = True
     finally:
-        pool.close()
+        if walked:
+            pool.stop()  # joined once the result is written: they exit meanwhile
+        else:
+            pool.close()
 
     for record in records:
         if record.facts is not None:
@@ -1245,10 +1292,11 @@ def _audit_paths(
     )
     if cache is not None:
         cache.store_run(result, run_key, *([stat_key] if stat_key else []))
+    pool.close()
     return result
 
 
-def _stat_key(files: Sequence[tuple[Path, str]], errors: Sequence[ParseError]) -> str | None:
+def _stat_key(files: Sequence[tuple[str, str]], errors: Sequence[ParseError]) -> str | None:
     """What the file system says of every file, without reading one: inode, size,
     modification and change times (a write always moves the change time, which no
     tool sets back). None when a file cannot be looked at: its run reads it."""
