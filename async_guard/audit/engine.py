@@ -34,18 +34,18 @@ from __future__ import annotations
 import bisect
 import gc
 import hashlib
-import multiprocessing
 import os
 import re
+import select
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from async_guard import __version__
+from async_guard.audit import processes
 from async_guard.audit.cache import Cache, CacheEntry
 from async_guard.audit.config import Config
 from async_guard.audit.context import Walker
@@ -472,7 +472,7 @@ class _Worker:
         return out
 
 
-def _serve(conn: Connection, config: Config) -> None:  # pragma: no cover - runs in a child
+def _serve(conn: processes.Channel, config: Config) -> None:  # pragma: no cover - runs in a child
     gc.disable()  # see audit_paths: a spawned child does not inherit the parent's switch
     worker = _Worker(config)
     index = ProjectIndex()
@@ -497,19 +497,13 @@ class _Pool:
         self.sent: ProjectIndex | None = None
         self.owner: dict[str, int] = {}  # display -> the worker that keeps its tree
         self.reader: dict[str, int] = {}  # display -> the worker that keeps its words
-        self.conns: list[Connection] = []
-        self.procs: list[Any] = []
+        self.conns: list[processes.Channel] = []
+        self.procs: list[processes.Worker] = []
         if self.local is None:
-            # fork shares the imported rules with the children at no cost
-            ctx: Any = multiprocessing.get_context(
-                "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            )
             for _ in range(jobs):
-                parent, child = ctx.Pipe()
-                proc = ctx.Process(target=_serve, args=(child, config), daemon=True)
-                proc.start()
-                self.conns.append(parent)
-                self.procs.append(proc)
+                worker = processes.start(_serve, config)
+                self.conns.append(worker.channel)
+                self.procs.append(worker)
 
     def _ask(self, requests: list[tuple[Any, ...]]) -> list[Any]:
         """One request to each worker, in parallel; their answers in worker order."""
@@ -517,16 +511,20 @@ class _Pool:
             conn.send(request)
         return [conn.recv() for conn in self.conns]
 
-    def _share(self, method: str, tasks: list[Any], *args: Any) -> list[tuple[int, Any]]:
-        """Hand ``tasks`` out as the workers free up, two ahead each (a worker never waits
-        for its next task): (worker, answer) per task, in the order given.
+    def _share(
+        self, method: str, tasks: list[Any], *args: Any, ahead: int = 1
+    ) -> list[tuple[int, Any]]:
+        """Hand ``tasks`` out as the workers free up, ``ahead`` at a time each: (worker,
+        answer) per task, in the order given.
+
+        Two ahead, a worker never waits for its next task; that is only for small tasks
+        (paths to read): a large one (a file's text to parse) could fill the pipe while
+        the worker fills the other one with its last answer, and both would wait.
 
         How long a task takes is not known before (a file's trigger decides whether it
         is parsed as it is read; parsing and walking cost more than their size says), so
         a fixed split left one worker busy long after the other (up to 75 ms of a
         0.7 s run); handing out small tasks on demand evens that out."""
-        from multiprocessing.connection import wait
-
         done: dict[int, tuple[int, Any]] = {}
         queue = deque(enumerate(tasks))
         flying: list[deque[int]] = [deque() for _ in self.conns]
@@ -538,12 +536,12 @@ class _Pool:
                 self.conns[slot].send((method, task, *args))
                 flying[slot].append(number)
 
-        for _ in range(2):
+        for _ in range(ahead):
             for slot in range(len(self.conns)):
                 give(slot)
         while any(flying):
             busy = [conn for conn, numbers in zip(self.conns, flying, strict=True) if numbers]
-            for ready in wait(busy):
+            for ready in select.select(busy, [], [])[0]:
                 slot = slot_of[id(ready)]
                 done[flying[slot].popleft()] = (slot, self.conns[slot].recv())
                 give(slot)
@@ -557,7 +555,7 @@ class _Pool:
         size = max(4, len(items) // (len(self.conns) * 24))
         chunks = [items[start : start + size] for start in range(0, len(items), size)]
         out: list[_Loaded] = []
-        for slot, answer in self._share("load", chunks, hashing):
+        for slot, answer in self._share("load", chunks, hashing, ahead=2):
             for loaded in answer:
                 self.reader[loaded.display] = slot
                 if loaded.facts is not None:
@@ -633,7 +631,7 @@ class _Pool:
     def close(self) -> None:
         self.stop()
         for proc in self.procs:
-            proc.join(timeout=5)
+            proc.join(5)
 
 
 # --- discovery -------------------------------------------------------------------------
@@ -1086,7 +1084,6 @@ def _audit_paths(
     batch_size = 100 * max(jobs, 1)  # parse and walk batches: the progress display moves
     # A small tree is read and parsed in this process: starting workers costs more.
     pool = _Pool(config, jobs if len(files) >= 20 * jobs else 1)
-    walked = False
     try:
         records: list[_File] = []
         parsed_at_load: list[tuple[str, FileFacts | SourceProblem]] = []
@@ -1256,44 +1253,42 @@ def _audit_paths(
                 stats.sync_functions += record.defs
             elif record.facts is not None and not record.full:
                 record.findings = []  # read for its facts only: it holds no trigger
-        walked = True
-    finally:
-        if walked:
-            pool.stop()  # joined once the result is written: they exit meanwhile
-        else:
-            pool.close()
+        pool.stop()  # joined once the result is written: they exit meanwhile
 
-    for record in records:
-        if record.facts is not None:
-            stats.parsed += 1
-            _count_facts(record, stats)
-        findings.extend(record.findings or ())
-        if cache is not None and (record.parsed or record.entry is None):
-            cache.store(
-                record.key,
-                CacheEntry(
-                    facts=record.facts,
-                    findings=tuple(record.findings or ()),
-                    run_contexts=tuple(record.run_contexts),
-                    journal=None if record.facts is None or record.walk_failed else record.journal,
-                    problem=_recorded_problem(record, errors),
-                    skipped=record.facts is None and not record.parsed,
-                ),
-            )
-    stats.parsed -= stats.cached
-    stats.parse_errors = len(errors)
-    result = AuditResult(
-        findings=sorted(set(findings)),
-        files_scanned=len(files),
-        parse_errors=sorted(errors, key=lambda e: (e.path, e.line)),
-        duration_s=round(time.perf_counter() - started, 3),
-        stats=stats,
-        excluded_roots=excluded_roots,
-    )
-    if cache is not None:
-        cache.store_run(result, run_key, *([stat_key] if stat_key else []))
-    pool.close()
-    return result
+        for record in records:
+            if record.facts is not None:
+                stats.parsed += 1
+                _count_facts(record, stats)
+            findings.extend(record.findings or ())
+            if cache is not None and (record.parsed or record.entry is None):
+                cache.store(
+                    record.key,
+                    CacheEntry(
+                        facts=record.facts,
+                        findings=tuple(record.findings or ()),
+                        run_contexts=tuple(record.run_contexts),
+                        journal=None
+                        if record.facts is None or record.walk_failed
+                        else record.journal,
+                        problem=_recorded_problem(record, errors),
+                        skipped=record.facts is None and not record.parsed,
+                    ),
+                )
+        stats.parsed -= stats.cached
+        stats.parse_errors = len(errors)
+        result = AuditResult(
+            findings=sorted(set(findings)),
+            files_scanned=len(files),
+            parse_errors=sorted(errors, key=lambda e: (e.path, e.line)),
+            duration_s=round(time.perf_counter() - started, 3),
+            stats=stats,
+            excluded_roots=excluded_roots,
+        )
+        if cache is not None:
+            cache.store_run(result, run_key, *([stat_key] if stat_key else []))
+        return result
+    finally:
+        pool.close()
 
 
 def _stat_key(files: Sequence[tuple[str, str]], errors: Sequence[ParseError]) -> str | None:

@@ -1,0 +1,82 @@
+"""The audit's worker processes (async_guard.audit.processes): real forked children."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from async_guard.audit import processes
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="forked workers need os.fork")
+
+
+def echo(channel: processes.Channel) -> None:
+    while True:
+        message = channel.recv()
+        if message == "stop":
+            return
+        channel.send(message)
+
+
+def leave_at_once(channel: processes.Channel) -> None:
+    return None
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_messages_larger_than_a_pipe_cross_both_ways() -> None:
+    worker = processes.start(echo)
+    # several MiB: far more than a pipe holds, so both ends must keep reading
+    big = {"text": "x" * 5_000_000, "items": list(range(100_000))}
+    worker.channel.send(big)
+    assert worker.channel.recv() == big
+    worker.channel.send("stop")
+    assert worker.join(5) == 0
+
+
+def test_a_worker_that_ends_is_an_eof_not_a_hang() -> None:
+    worker = processes.start(leave_at_once)
+    with pytest.raises(EOFError):
+        worker.channel.recv()
+    assert worker.join(5) == 0
+
+
+def test_a_worker_ends_when_the_engine_closes_its_pipe_without_a_word() -> None:
+    """The second worker does not hold the first one's pipe open: closing the engine's
+    end is enough for the first to see the end and exit, while the second runs on."""
+    first = processes.start(echo)
+    second = processes.start(echo)
+    pids = _children()
+    assert len(pids) == 2
+    # The engine's ends closed, the first worker reads the end of its pipe and fails
+    # out (exit code 1); held open by the second, it would wait until killed (-9).
+    assert first.join(5) == 1
+    second.channel.send("still here")
+    assert second.channel.recv() == "still here"
+    second.channel.send("stop")
+    assert second.join(5) == 0
+    assert not any(alive(pid) for pid in pids)
+
+
+def _children() -> list[int]:
+    """This process's children, from /proc (Linux), for the no-leftover check."""
+    me = str(os.getpid())
+    found: list[int] = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me:
+            found.append(int(entry))
+    return found
