@@ -161,6 +161,11 @@ class _File:
     renames: list[tuple[str, str]] = field(default_factory=list)
     #: Its ``def`` lines (counted by the worker that read it; see ``count_defs``).
     defs: int = 0
+    #: The misses of its last walk (``ProjectIndex.misses``), and how many files' facts
+    #: the index it was walked on held (no file is read twice, so the count tells
+    #: whether the index is still the same).
+    walk_misses: set[tuple[str, str, bool]] | None = None
+    walked_with: int = -1
 
     def module_name(self) -> str:
         """The dotted module name its path gives (looked up on disk once)."""
@@ -269,12 +274,13 @@ def syntax_finding(path: str, problem: SourceProblem, lines: Sequence[str] = ())
     )  # fmt: skip
 
 
-Walked = tuple[list[Finding], list[str], Journal]
+Walked = tuple[list[Finding], list[str], Journal, set[tuple[str, str, bool]]]
 
 
 def walk_file(sf: SourceFile, index: ProjectIndex, config: Config) -> Walked:
-    """Every enabled rule over one parsed file: its findings, its asyncio.run contexts
-    and the journal of the questions it asked the index."""
+    """Every enabled rule over one parsed file: its findings, its asyncio.run contexts,
+    the journal of the questions it asked the index and the misses of their answers
+    (``ProjectIndex.misses``)."""
     rules = [rule for rule in enabled_rules(config) if not config.ignored_in(sf.path, rule.code)]
     runs = _RunCounter()
     walker = Walker(sf, [], index, config.task_decorators)
@@ -282,13 +288,14 @@ def walk_file(sf: SourceFile, index: ProjectIndex, config: Config) -> Walked:
     walker.add_visitors([*instances, runs])
     journal: Journal = {}
     saved, index.journal = index.journal, journal
+    index.misses = set()
     try:
         walker.run()
     finally:
         index.journal = saved
         walker.close()
     findings = [f for rule in instances for f in rule.findings]
-    return sorted(set(unsuppressed(findings, sf.lines))), runs.contexts, journal
+    return sorted(set(unsuppressed(findings, sf.lines))), runs.contexts, journal, index.misses
 
 
 class _RunCounter:
@@ -1208,17 +1215,25 @@ def _audit_paths(
 
         while True:
             pending = unread() if config.skip else set()
-            index = ProjectIndex([r.facts for r in records if r.facts is not None], config, pending)
+            read = [r.facts for r in records if r.facts is not None]
+            index = ProjectIndex(read, config, pending)
             index.undefined = undefined
             again: list[_File] = []
             missing: set[str] = set()
             for record in asking:
-                if record.journal is not None:
+                if record.journal is None:
+                    continue
+                if record.walk_misses is not None and record.walked_with == len(read):
+                    # walked on an index of these very facts: its walk's misses are what
+                    # replaying its journal here would find
+                    found = index.missing_of(record.walk_misses)
+                else:
                     index.missing = set()
                     index.replay(record.journal)
-                    if index.missing:
-                        again.append(record)
-                        missing |= index.missing
+                    found = index.missing
+                if found:
+                    again.append(record)
+                    missing |= found
             index.missing = missing
             if missing and read_missing(index):
                 asking = again  # a query without a miss passed through read modules only
@@ -1244,7 +1259,8 @@ def _audit_paths(
                     record.walk_failed = True  # ... nor trusted from the cache in the next
                     _problem(record, outcome, errors, findings, syntax_enabled)
                 else:
-                    record.findings, record.run_contexts, record.journal = outcome
+                    record.findings, record.run_contexts, record.journal, misses = outcome
+                    record.walk_misses, record.walked_with = misses, len(read)
             asking = stale
         for record in records:
             if record.facts is None and record.findings is None:

@@ -280,6 +280,10 @@ class ProjectIndex:
         self.unread = frozenset(unread)
         #: Unread modules that a question's answer passed through (see the module doc).
         self.missing: set[str] = set()
+        #: The same misses with the name looked up in each module and whether the question
+        #: was about a type: what ``undefined`` needs, for a walk in a worker, which has
+        #: no ``undefined``, to report to the engine, which does (see ``missing_of``).
+        self.misses: set[tuple[str, str, bool]] = set()
         #: Every question asked and its answer, while not None.
         self.journal: Journal | None = None
         #: ``undefined(module, name)``: True when the unread module's text surely neither
@@ -361,11 +365,22 @@ class ProjectIndex:
             self._canonical_memo[qualname] = memo
         self._touched.update(memo[1])  # what a nested resolution passed, the outer one did
         if memo[1] and not self._quiet:
-            undefined = self.undefined if self._about_types else None
+            types = self._about_types
+            self.misses.update((module, name, types) for module, name in memo[1])
+            undefined = self.undefined if types else None
             for module, name in memo[1]:
                 if undefined is None or not undefined(module, name):
                     self.missing.add(module)
         return memo[0]
+
+    def missing_of(self, misses: Iterable[tuple[str, str, bool]]) -> set[str]:
+        """The modules ``misses`` (see ``misses``) demand, as ``missing`` would hold them."""
+        undefined = self.undefined
+        return {
+            module
+            for module, name, types in misses
+            if not (types and undefined is not None and undefined(module, name))
+        }
 
     def _module_imports(self, module: str, name: str) -> dict[str, str]:
         """``module``'s imports, where ``name`` is looked up (a miss if it is unread)."""
@@ -381,8 +396,8 @@ class ProjectIndex:
         the engine's replays memoized (they travelled to every worker each round)."""
         state = dict(vars(self))
         state.update(
-            undefined=None, journal=None, missing=set(), _touched=set(), _contexts=None,
-            _canonical_memo={}, _model_memo={}, _reach_memo={},
+            undefined=None, journal=None, missing=set(), misses=set(), _touched=set(),
+            _contexts=None, _canonical_memo={}, _model_memo={}, _reach_memo={},
         )  # fmt: skip
         return state
 
