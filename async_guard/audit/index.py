@@ -124,10 +124,20 @@ class FactCollector:
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef, scope: Scope) -> None:
         self.facts.functions[scope.qualname] = True
-        if _yields(node) or rewrapped(node):
+        if rewrapped(node):
             self.facts.not_coroutines.add(scope.qualname)
         if scope.direct_context:
             self.facts.entries[scope.qualname] = scope.direct_context
+
+    def visit_Yield(self, node: ast.Yield | ast.YieldFrom, scope: Scope) -> None:
+        # An async def that yields is an async generator: calling it makes no coroutine.
+        # (A yield belongs to the innermost function: a class body, a comprehension or a
+        # generator expression cannot hold one.)
+        function = scope.function
+        if function is not None and function.is_async:
+            self.facts.not_coroutines.add(function.qualname)
+
+    visit_YieldFrom = visit_Yield
 
     def visit_ClassDef(self, node: ast.ClassDef, scope: Scope) -> None:
         self.facts.classes[scope.qualname] = scope.bases
@@ -205,17 +215,6 @@ def rewrapped(node: ast.AsyncFunctionDef) -> bool:
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
         if dotted_tail(target) not in KEEPS_COROUTINE:
             return True
-    return False
-
-
-def _yields(node: ast.AST) -> bool:
-    stack = list(ast.iter_child_nodes(node))
-    while stack:
-        child = stack.pop()
-        if isinstance(child, (ast.Yield, ast.YieldFrom)):
-            return True
-        if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            stack.extend(ast.iter_child_nodes(child))
     return False
 
 
