@@ -10,7 +10,6 @@ file + ``os.replace``); an unreadable or corrupted entry is ignored and rebuilt.
 from __future__ import annotations
 
 import functools
-import hashlib
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,8 @@ class CacheEntry:
 @functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """Digest of the audit's own code: a changed rule or fact layout never reads old entries."""
+    import hashlib  # here: a run without a cache need not load it
+
     digest = hashlib.sha256()
     for path in sorted(Path(__file__).parent.rglob("*.py")):
         digest.update(path.read_bytes())

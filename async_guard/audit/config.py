@@ -8,8 +8,6 @@ raise :class:`ConfigError` naming the key and where it came from.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-import json
 import os
 import sys
 from collections.abc import Mapping
@@ -85,6 +83,9 @@ class Config:
         data = asdict(self)
         for key in ("fail_on", "cache", "cache_dir", "jobs", "exclude", "root"):
             data.pop(key)
+        import hashlib  # here: only a run with a cache needs it (and json)
+        import json
+
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     def merged(self, **values: Any) -> Config:

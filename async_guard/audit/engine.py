@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import bisect
 import gc
-import hashlib
 import os
 import re
 import select
@@ -384,9 +383,7 @@ class _Worker:
             except SourceProblem as problem:
                 out.append(_Loaded(display, problem=problem))
                 continue
-            key = (
-                hashlib.sha256(display.encode() + b"\0" + data).hexdigest() if hashing else display
-            )
+            key = _sha256(display.encode() + b"\0" + data) if hashing else display
             module = module_name(display)[0]
             # A module of a package named ``asyncio`` resolves its relative imports and
             # its own names to ``asyncio.*`` without writing the word (REFINED_TRIGGERS).
@@ -1089,6 +1086,9 @@ def _audit_paths(
             return _reused(previous, started)
     jobs = config.jobs or os.cpu_count() or 1
     batch_size = 100 * max(jobs, 1)  # parse and walk batches: the progress display moves
+    # The rules are imported before the workers start, so that they share them
+    # (each would import them again, and this process later, for the report).
+    all_rules()
     # A small tree is read and parsed in this process: starting workers costs more.
     pool = _Pool(config, jobs if len(files) >= 20 * jobs else 1)
     try:
@@ -1112,7 +1112,7 @@ def _audit_paths(
         if cache is not None:
             # Nothing changed since a run with these very files: its result stands.
             blob = repr(([(r.display, r.key) for r in records], errors, findings)).encode()
-            run_key = hashlib.sha256(blob).hexdigest()
+            run_key = _sha256(blob)
             previous = cache.load_run(run_key)
             if previous is not None:
                 if stat_key is not None:
@@ -1307,6 +1307,12 @@ def _audit_paths(
         pool.close()
 
 
+def _sha256(data: bytes) -> str:
+    import hashlib  # here: only a run with a cache hashes (the import costs a cold run)
+
+    return hashlib.sha256(data).hexdigest()
+
+
 def _stat_key(files: Sequence[tuple[str, str]], errors: Sequence[ParseError]) -> str | None:
     """What the file system says of every file, without reading one: inode, size,
     modification and change times (a write always moves the change time, which no
@@ -1319,7 +1325,7 @@ def _stat_key(files: Sequence[tuple[str, str]], errors: Sequence[ParseError]) ->
             return None
         seen.append((display, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
     blob = repr((seen, sorted(map(repr, errors)))).encode()
-    return "stat-" + hashlib.sha256(blob).hexdigest()
+    return "stat-" + _sha256(blob)
 
 
 def _reused(previous: AuditResult, started: float) -> AuditResult:
