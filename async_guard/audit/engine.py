@@ -78,6 +78,9 @@ SKIP_DIRS = frozenset(
      ".nox", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".async_guard_cache", "build", "dist"}
 )  # fmt: skip
 _SCREEN = ("sync", "_event_loop", "run_", "thread")
+#: Characters of text to walk again below which the engine does it itself (see the loop
+#: in ``_audit_paths``): parsing them here costs less than sending the index out.
+_WALK_HERE = 50_000
 #: ``bytes.translate`` table: every ASCII byte that no name holds becomes a space, so
 #: ``split()`` gives a text's words (non-ASCII bytes stay: UTF-8 names stay whole).
 #: Three times faster than a regex's ``findall`` over a large tree.
@@ -635,7 +638,8 @@ class _Pool:
     def close(self) -> None:
         self.stop()
         for proc in self.procs:
-            proc.join(5)
+            proc.release()  # it ends by itself; nothing here waits for that
+        self.procs = []
 
 
 # --- discovery -------------------------------------------------------------------------
@@ -1244,12 +1248,21 @@ def _audit_paths(
                 continue
             if not stale:
                 break
-            parse([r for r in stale if not r.kept])
             outcomes: dict[str, Any] = {}
-            for start in range(0, len(stale), batch_size):
-                batch = stale[start : start + batch_size]
-                outcomes.update(pool.walk(index, [r.display for r in batch]))
-                settle(batch)
+            if pool.local is None and sum(len(r.text) for r in stale) <= _WALK_HERE:
+                # A few small files walked again (an answer changed after a read): here,
+                # rather than sending the whole index to every worker for them.
+                here = _Worker(config)
+                for display, outcome in here.parse([(r.display, r.text, True) for r in stale]):
+                    take(display, outcome)
+                outcomes = dict(here.walk(index, [r.display for r in stale]))
+                settle(stale)
+            else:
+                parse([r for r in stale if not r.kept])
+                for start in range(0, len(stale), batch_size):
+                    batch = stale[start : start + batch_size]
+                    outcomes.update(pool.walk(index, [r.display for r in batch]))
+                    settle(batch)
             for display, outcome in outcomes.items():
                 record = by_display[display]
                 record.kept = False  # the worker let its tree go

@@ -65,28 +65,64 @@ class Pipes:
         return buffer
 
     def close(self) -> None:
+        if self._reader.closed:
+            return
         self._reader.close()
         for fd in (self.read_fd, self.write_fd):
             _OPEN.discard(fd)
             os.close(fd)
 
 
+#: Forked workers told to end that had not ended yet when let go (see ``Worker.release``).
+_EXITING: set[int] = set()
+
+
 class Worker:
     """A started worker: its channel, and a way to wait for its end."""
 
-    def __init__(self, channel: Channel, join: Callable[[float], int | None]) -> None:
+    def __init__(
+        self, channel: Channel, join: Callable[[float], int | None], pid: int | None = None
+    ) -> None:
         self.channel = channel
         self._join = join
+        self.pid = pid
 
     def join(self, timeout: float) -> int | None:
         """Wait for the worker's end (killed after ``timeout`` seconds): its exit code."""
         return self._join(timeout)
+
+    def release(self) -> None:
+        """Let go of a worker that was told to end, without waiting for it.
+
+        A worker's end takes the kernel a few milliseconds (it unmaps the trees it
+        kept), and nothing waits on it: it is reaped when this process starts another
+        worker or releases one, or by the system once this process has ended.
+        """
+        if self.pid is None:  # pragma: no cover - Windows: multiprocessing reaps it
+            self.join(5)
+            return
+        if isinstance(self.channel, Pipes):
+            self.channel.close()
+        _EXITING.add(self.pid)
+        reap()
+
+
+def reap() -> None:
+    """Reap the released workers that have ended."""
+    for pid in list(_EXITING):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # pragma: no cover - reaped elsewhere
+            done = pid
+        if done:
+            _EXITING.discard(pid)
 
 
 def start(target: Callable[..., None], *args: Any) -> Worker:
     """Run ``target(channel, *args)`` in a new process."""
     if not hasattr(os, "fork"):  # pragma: no cover - Windows
         return _spawn(target, *args)
+    reap()
     down_read, down_write = os.pipe()  # engine -> worker
     up_read, up_write = os.pipe()  # worker -> engine
     pid = os.fork()
@@ -106,6 +142,7 @@ def start(target: Callable[..., None], *args: Any) -> Worker:
 
     def join(timeout: float) -> int | None:
         channel.close()
+        _EXITING.discard(pid)
         deadline = time.monotonic() + timeout
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)
@@ -116,7 +153,7 @@ def start(target: Callable[..., None], *args: Any) -> Worker:
                 return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
             time.sleep(0.001)
 
-    return Worker(channel, join)
+    return Worker(channel, join, pid)
 
 
 def _spawn(target: Callable[..., None], *args: Any) -> Worker:  # pragma: no cover - Windows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -51,9 +52,10 @@ def test_a_worker_that_ends_is_an_eof_not_a_hang() -> None:
 def test_a_worker_ends_when_the_engine_closes_its_pipe_without_a_word() -> None:
     """The second worker does not hold the first one's pipe open: closing the engine's
     end is enough for the first to see the end and exit, while the second runs on."""
+    before = set(_children())
     first = processes.start(echo)
     second = processes.start(echo)
-    pids = _children()
+    pids = set(_children()) - before
     assert len(pids) == 2
     # The engine's ends closed, the first worker reads the end of its pipe and fails
     # out (exit code 1); held open by the second, it would wait until killed (-9).
@@ -80,3 +82,17 @@ def _children() -> list[int]:
         if fields[1] == me:
             found.append(int(entry))
     return found
+
+
+def test_a_released_worker_is_reaped_later_not_left_a_zombie() -> None:
+    worker = processes.start(echo)
+    assert worker.pid is not None
+    worker.channel.send("stop")
+    worker.release()  # does not wait
+    deadline = time.monotonic() + 5
+    while worker.pid in processes._EXITING and time.monotonic() < deadline:
+        time.sleep(0.01)
+        processes.reap()
+    assert worker.pid not in processes._EXITING
+    with pytest.raises(ChildProcessError):
+        os.waitpid(worker.pid, os.WNOHANG)  # reaped: no such child any more
