@@ -107,11 +107,12 @@ class Worker:
         reap()
 
 
-def reap() -> None:
-    """Reap the released workers that have ended."""
+def reap(wait: bool = False) -> None:
+    """Reap the released workers that have ended (with ``wait``, all of them: the
+    console script does so last, so that its process's resource usage counts theirs)."""
     for pid in list(_EXITING):
         try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
+            done, _ = os.waitpid(pid, 0 if wait else os.WNOHANG)
         except ChildProcessError:  # pragma: no cover - reaped elsewhere
             done = pid
         if done:
