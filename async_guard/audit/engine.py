@@ -38,7 +38,7 @@ import re
 import select
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -166,7 +166,7 @@ class _File:
     #: The misses of its last walk (``ProjectIndex.misses``), and how many files' facts
     #: the index it was walked on held (no file is read twice, so the count tells
     #: whether the index is still the same).
-    walk_misses: set[tuple[str, str, bool]] | None = None
+    walk_misses: set[tuple[str, str, str]] | None = None
     walked_with: int = -1
 
     def module_name(self) -> str:
@@ -276,7 +276,7 @@ def syntax_finding(path: str, problem: SourceProblem, lines: Sequence[str] = ())
     )  # fmt: skip
 
 
-Walked = tuple[list[Finding], list[str], Journal, set[tuple[str, str, bool]]]
+Walked = tuple[list[Finding], list[str], Journal, set[tuple[str, str, str]]]
 
 
 def walk_file(sf: SourceFile, index: ProjectIndex, config: Config) -> Walked:
@@ -460,6 +460,13 @@ class _Worker:
             out.append((display, facts))
         return out
 
+    def walk_texts(
+        self, index: ProjectIndex, items: list[tuple[str, str]]
+    ) -> dict[str, Walked | SourceProblem]:
+        """Parse and walk files whose trees another worker kept (see ``_Pool.walk``)."""
+        self.parse([(display, text, True) for display, text in items])
+        return self.walk(index, [display for display, _ in items])
+
     def walk(
         self, index: ProjectIndex, displays: Iterable[str]
     ) -> dict[str, Walked | SourceProblem]:
@@ -489,6 +496,8 @@ def _serve(conn: processes.Channel, config: Config) -> None:  # pragma: no cover
             index = message[1]
         elif message[0] == "walk":
             conn.send(worker.walk(index, message[1]))
+        elif message[0] == "walk_texts":
+            conn.send(worker.walk_texts(index, message[1]))
         elif message[0] in ("load", "select", "renames", "parse"):
             conn.send(getattr(worker, message[0])(*message[1:]))
         else:
@@ -612,20 +621,64 @@ class _Pool:
                 out.append((display, outcome))
         return out
 
-    def walk(self, index: ProjectIndex, displays: list[str]) -> dict[str, Any]:
+    def walk(
+        self, index: ProjectIndex, displays: list[str], texts: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """Walk ``displays``, each where its tree is, one file at a time, largest first.
+
+        What a walk costs follows neither a file's size nor its parse (an async def
+        with ORM work costs far more than a sync one), so a worker that has walked
+        its own files takes the smallest of another's and parses it again (less than
+        leaving one worker walking alone: the parse of a file costs about what its
+        walk does)."""
         if self.local is not None:
             return self.local.walk(index, displays)
         if index is not self.sent:  # each index crosses to the workers once, not per batch
             for conn in self.conns:
                 conn.send(("index", index))
             self.sent = index
-        out: dict[str, Any] = {}
-        requests = [
-            ("walk", [d for d in displays if self.owner.get(d) == slot])
-            for slot in range(len(self.conns))
+        slots = range(len(self.conns))
+        queues = [
+            deque(
+                sorted(
+                    (d for d in displays if self.owner.get(d) == slot),
+                    key=lambda d: -len(texts[d]),
+                )
+            )
+            for slot in slots
         ]
-        for answer in self._ask(requests):
-            out.update(answer)
+        homeless = [d for d in displays if self.owner.get(d) not in slots]
+        flying = [0 for _ in slots]
+        slot_of = {id(conn): slot for slot, conn in enumerate(self.conns)}
+        out: dict[str, Any] = {}
+
+        def give(slot: int) -> None:
+            if queues[slot]:
+                self.conns[slot].send(("walk", [queues[slot].popleft()]))
+            elif flying[slot]:
+                return  # a text only to an idle worker (see _share: both pipes could fill)
+            else:
+                victim = max(slots, key=lambda s: sum(len(texts[d]) for d in queues[s]))
+                if queues[victim]:
+                    display = queues[victim].pop()
+                elif homeless:
+                    display = homeless.pop()
+                else:
+                    return
+                self.owner[display] = slot
+                self.conns[slot].send(("walk_texts", [(display, texts[display])]))
+            flying[slot] += 1
+
+        for _ in range(2):
+            for slot in slots:
+                give(slot)
+        while any(flying):
+            busy = [conn for conn, count in zip(self.conns, flying, strict=True) if count]
+            for ready in select.select(busy, [], [])[0]:
+                slot = slot_of[id(ready)]
+                out.update(self.conns[slot].recv())
+                flying[slot] -= 1
+                give(slot)
         return out
 
     def stop(self) -> None:
@@ -794,15 +847,15 @@ def _in_import(text: str, at: int, imports: list[int]) -> bool:
     return True
 
 
-def may_define(text: str, name: str) -> bool:
-    """``text`` may define a class ``name`` or import something as ``name``, or import
-    ``*`` (a superset: comments and strings count too)."""
+def may_define(text: str, name: str, *, classes: bool = True) -> bool:
+    """``text`` may import something as ``name``, or import ``*``, or (with ``classes``)
+    define a class ``name`` (a superset: comments and strings count too)."""
     if _STAR_IMPORT.search(text):
         return True  # anything public may come from the other module
     if name not in text:
         return False
     word = re.escape(name)
-    if re.search(r"class[\s\\]+" + word + r"(?!\w)", text):
+    if classes and re.search(r"class[\s\\]+" + word + r"(?!\w)", text):
         return True
     imports = [m.start() for m in _IMPORT.finditer(text)]
     return any(
@@ -1202,14 +1255,15 @@ def _audit_paths(
                 record.run_contexts = list(entry.run_contexts)
         asking = walkable  # the journals that may still lead to an unread module
 
-        known: dict[tuple[str, str], bool] = {}
+        known: dict[tuple[str, str, bool], bool] = {}
 
-        def undefined(module: str, name: str) -> bool:
-            if (module, name) not in known:
-                known[(module, name)] = not any(
-                    may_define(r.text, name) for r in by_module.get(module, ())
+        def undefined(module: str, name: str, classes: bool) -> bool:
+            key = (module, name, classes)
+            if key not in known:
+                known[key] = not any(
+                    may_define(r.text, name, classes=classes) for r in by_module.get(module, ())
                 )
-            return known[(module, name)]
+            return known[key]
 
         def read_missing(index: ProjectIndex) -> bool:
             """Read the unread modules ``index`` was asked about; True if any was read."""
@@ -1261,7 +1315,8 @@ def _audit_paths(
                 parse([r for r in stale if not r.kept])
                 for start in range(0, len(stale), batch_size):
                     batch = stale[start : start + batch_size]
-                    outcomes.update(pool.walk(index, [r.display for r in batch]))
+                    texts = {r.display: r.text for r in batch}
+                    outcomes.update(pool.walk(index, list(texts), texts))
                     settle(batch)
             for display, outcome in outcomes.items():
                 record = by_display[display]

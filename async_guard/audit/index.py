@@ -251,13 +251,17 @@ def _question(
     name = method.__name__
     about_types = name in _TYPE_QUESTIONS
 
+    coroutine = name == "is_coroutine_function"
+
     @functools.wraps(method)
     def asked(self: ProjectIndex, qualname: str) -> _Answer:
-        outer, self._about_types = self._about_types, about_types
+        outer = self._about_types, self._coroutine
+        self._about_types = about_types
+        self._coroutine = qualname.rsplit(".", 1)[-1] if coroutine else None
         try:
             answer = method(self, qualname)
         finally:
-            self._about_types = outer
+            self._about_types, self._coroutine = outer
         if self.journal is not None:
             self.journal[(name, qualname)] = answer
         return answer
@@ -279,19 +283,23 @@ class ProjectIndex:
         self.unread = frozenset(unread)
         #: Unread modules that a question's answer passed through (see the module doc).
         self.missing: set[str] = set()
-        #: The same misses with the name looked up in each module and whether the question
-        #: was about a type: what ``undefined`` needs, for a walk in a worker, which has
-        #: no ``undefined``, to report to the engine, which does (see ``missing_of``).
-        self.misses: set[tuple[str, str, bool]] = set()
+        #: The same misses with the name looked up in each module and what would make
+        #: the module matter (``_miss_mode``): what ``undefined`` needs, for a walk in a
+        #: worker, which has no ``undefined``, to report to the engine, which does (see
+        #: ``missing_of``).
+        self.misses: set[tuple[str, str, str]] = set()
         #: Every question asked and its answer, while not None.
         self.journal: Journal | None = None
-        #: ``undefined(module, name)``: True when the unread module's text surely neither
-        #: defines a class ``name`` nor imports one (nor imports ``*``). An answer about
-        #: what a name is cannot then change by reading the module (it holds no
-        #: ``async``, so no coroutine function either), so such a miss is no demand.
-        #: Set by the engine, which has the texts; not sent to the workers.
-        self.undefined: Callable[[str, str], bool] | None = None
+        #: ``undefined(module, name, classes)``: True when the unread module's text surely
+        #: neither imports ``name`` (nor imports ``*``) nor, when ``classes``, defines a
+        #: class ``name``. An answer about what a name is cannot then change by reading
+        #: the module, so such a miss is no demand (see ``_miss_mode``). Set by the
+        #: engine, which has the texts; not sent to the workers.
+        self.undefined: Callable[[str, str, bool], bool] | None = None
         self._about_types = False
+        #: Inside ``is_coroutine_function(q)``: the last part of ``q``.
+        self._coroutine: str | None = None
+        self._async_names: frozenset[str] | None = None
         self._quiet = 0  # > 0 while the call graph is built: its misses are not demands
         self._touched: set[tuple[str, str]] = set()
         self.modules: dict[str, dict[str, str]] = {}
@@ -364,21 +372,36 @@ class ProjectIndex:
             self._canonical_memo[qualname] = memo
         self._touched.update(memo[1])  # what a nested resolution passed, the outer one did
         if memo[1] and not self._quiet:
-            types = self._about_types
-            self.misses.update((module, name, types) for module, name in memo[1])
-            undefined = self.undefined if types else None
-            for module, name in memo[1]:
-                if undefined is None or not undefined(module, name):
-                    self.missing.add(module)
+            mode = self._miss_mode()
+            self.misses.update((module, name, mode) for module, name in memo[1])
+            self.missing.update(self.missing_of((m, n, mode) for m, n in memo[1]))
         return memo[0]
 
-    def missing_of(self, misses: Iterable[tuple[str, str, bool]]) -> set[str]:
+    def _miss_mode(self) -> str:
+        """What would make an unread module matter to the question being answered:
+        ``"any"`` (a question about calls: anything), ``"class"`` (what a name is: the
+        module defines a class of that name, or imports it), ``"import"`` (whether a
+        name is a coroutine function, when no async def of the tree has its last name:
+        an unread module holds no ``async def``, so only a re-export can lead to one;
+        a class it defines could, through a base, only lead to a method of that name)."""
+        if not self._about_types:
+            return "any"
+        if self._coroutine is None:
+            return "class"
+        if self._async_names is None:
+            names = [q for q, is_async in self.functions.items() if is_async]
+            self._async_names = frozenset(
+                q.rsplit(".", 1)[-1] for q in [*names, *self.config.known_async]
+            )
+        return "class" if self._coroutine in self._async_names else "import"
+
+    def missing_of(self, misses: Iterable[tuple[str, str, str]]) -> set[str]:
         """The modules ``misses`` (see ``misses``) demand, as ``missing`` would hold them."""
         undefined = self.undefined
         return {
             module
-            for module, name, types in misses
-            if not (types and undefined is not None and undefined(module, name))
+            for module, name, mode in misses
+            if mode == "any" or undefined is None or not undefined(module, name, mode == "class")
         }
 
     def _module_imports(self, module: str, name: str) -> dict[str, str]:
@@ -397,6 +420,7 @@ class ProjectIndex:
         state.update(
             undefined=None, journal=None, missing=set(), misses=set(), _touched=set(),
             _contexts=None, _canonical_memo={}, _model_memo={}, _reach_memo={},
+            _async_names=None,
         )  # fmt: skip
         return state
 

@@ -81,17 +81,29 @@ def test_modules_outside_the_tree_are_no_miss() -> None:
     assert index.missing == set()
 
 
-def test_a_coroutine_question_reads_a_module_only_for_its_classes_and_imports() -> None:
+def test_a_coroutine_question_reads_a_module_only_for_its_imports_or_a_matching_class() -> None:
     from async_guard.audit.engine import may_define
 
     text = "def fetch():\n    pass\n\n\nclass Client(Base):\n    pass\n"
     index = ProjectIndex([VIEWS], unread={"shop.client"})
-    index.undefined = lambda module, name: not may_define(text, name)
+    index.undefined = lambda module, name, classes: not may_define(text, name, classes=classes)
     # an unread module holds no ``async def``, and this one re-exports nothing
     assert not index.is_coroutine_function("shop.client.fetch")
     assert index.missing == set()
-    # a method may be inherited from a class of a file that has been read
+    # no async def of the tree is called ``fetch``: no base can lend one to Client
     assert not index.is_coroutine_function("shop.client.Client.fetch")
+    assert index.missing == set()
+    # one is: a method may be inherited from a class of a file that has been read
+    remote = facts("shop/remote.py", "class Remote:\n    async def fetch(self):\n        pass\n")
+    index = ProjectIndex([VIEWS, remote], unread={"shop.client"})
+    index.undefined = lambda module, name, classes: not may_define(text, name, classes=classes)
+    assert not index.is_coroutine_function("shop.client.Client.fetch")
+    assert index.missing == {"shop.client"}
+    # a re-export counts whatever the name
+    text = "from shop.remote import Remote as Client\n"
+    index = ProjectIndex([VIEWS], unread={"shop.client"})
+    index.undefined = lambda module, name, classes: not may_define(text, name, classes=classes)
+    assert not index.is_coroutine_function("shop.client.Client.get")
     assert index.missing == {"shop.client"}
 
 
@@ -199,7 +211,7 @@ def test_a_warm_run_reads_no_file_until_one_is_touched(tmp_path: Path, monkeypat
 
 def test_a_module_that_names_no_such_class_is_no_demand_for_a_type_question() -> None:
     index = ProjectIndex([VIEWS], unread={"shop.signals"})
-    index.undefined = lambda module, name: True  # the text defines no class of that name
+    index.undefined = lambda module, name, classes: True  # the text defines no such class
     assert not index.is_model("shop.signals.order_placed")
     assert not index.is_coroutine_function("shop.signals.order_placed.send")
     assert index.missing == set()
@@ -212,6 +224,8 @@ def test_may_define_finds_classes_and_imports_only() -> None:
     from async_guard.audit.engine import may_define
 
     assert may_define("class Order(Base):\n    pass\n", "Order")
+    assert not may_define("class Order(Base):\n    pass\n", "Order", classes=False)
+    assert may_define("from .order import Order\n", "Order", classes=False)
     assert may_define("from .order import (\n    Line,\n    Order,\n)\n", "Order")
     assert may_define("from .order import Line as Order\n", "Order")
     assert not may_define("order_placed = Signal()\n", "order_placed")
@@ -223,7 +237,7 @@ def test_the_index_a_worker_gets_carries_facts_not_the_engines_state() -> None:
     import pickle
 
     index = ProjectIndex([VIEWS, MODELS, BASE], unread={"shop.client"})
-    index.undefined = lambda module, name: True  # a closure: could not be pickled
+    index.undefined = lambda module, name, classes: True  # a closure: could not be pickled
     assert index.is_model("shop.models.Order")  # fills the memos
     copy = pickle.loads(pickle.dumps(index))
     assert copy.undefined is None and copy._canonical_memo == {}
