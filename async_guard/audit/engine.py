@@ -81,6 +81,9 @@ _SCREEN = ("sync", "_event_loop", "run_", "thread")
 #: Characters of text to walk again below which the engine does it itself (see the loop
 #: in ``_audit_paths``): parsing them here costs less than sending the index out.
 _WALK_HERE = 50_000
+#: A name after ``as`` (an import's rename, or ``except``/``with``: a superset), across
+#: blanks and backslash-continued lines; UTF-8 bytes count as name characters.
+_ALIAS = re.compile(rb"as(?:[ \t\f]|\\\r?\n)+([A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*)")
 #: ``bytes.translate`` table: every ASCII byte that no name holds becomes a space, so
 #: ``split()`` gives a text's words (non-ASCII bytes stay: UTF-8 names stay whole).
 #: Three times faster than a regex's ``findall`` over a large tree.
@@ -350,6 +353,8 @@ class _Loaded:
     facts: FileFacts | SourceProblem | None = None
     #: The ``def`` lines of a file without a trigger (``--stats`` counts them if skipped).
     defs: int = 0
+    #: The names that follow an ``as`` (``ProjectIndex.aliased``).
+    aliases: frozenset[str] = frozenset()
     problem: SourceProblem | None = None
 
 
@@ -393,6 +398,7 @@ class _Worker:
             full = hits is None or hits.search(text) or module.split(".")[0] == "asyncio"
             lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
             loaded = _Loaded(display, text, key, module, lines, full)
+            loaded.aliases = _alias_names(data)
             self.texts[display] = text
             self.modules[display] = module
             if full:
@@ -875,6 +881,11 @@ def _module_prefix(name: str, modules: set[str]) -> str | None:
     return None
 
 
+def _alias_names(data: bytes) -> frozenset[str]:
+    """Every name ``data`` may give something with ``as`` (see ``ProjectIndex.aliased``)."""
+    return frozenset(name.decode("utf-8", "replace") for name in _ALIAS.findall(data))
+
+
 def _words(text: str) -> frozenset[bytes]:
     """The names ``text`` holds (a superset: keywords, and words of comments and strings)."""
     return frozenset(text.encode("utf-8", "surrogatepass").translate(_WORD_BYTES).split())
@@ -1151,6 +1162,7 @@ def _audit_paths(
     try:
         records: list[_File] = []
         parsed_at_load: list[tuple[str, FileFacts | SourceProblem]] = []
+        aliased: set[str] = set()
         for (path, display), loaded in zip(files, pool.load(files, cache is not None), strict=True):
             if loaded.problem is not None:
                 problem = loaded.problem
@@ -1160,6 +1172,7 @@ def _audit_paths(
                 continue
             record = _File(path, display, loaded.text, loaded.key, loaded.module)
             record.full, record.renames, record.defs = loaded.full, loaded.renames, loaded.defs
+            aliased.update(loaded.aliases)
             stats.lines += loaded.lines
             records.append(record)
             if loaded.facts is not None:
@@ -1274,7 +1287,7 @@ def _audit_paths(
         while True:
             pending = unread() if config.skip else set()
             read = [r.facts for r in records if r.facts is not None]
-            index = ProjectIndex(read, config, pending)
+            index = ProjectIndex(read, config, pending, aliased)
             index.undefined = undefined
             again: list[_File] = []
             missing: set[str] = set()

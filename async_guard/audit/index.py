@@ -277,8 +277,14 @@ class ProjectIndex:
         facts: Iterable[FileFacts] = (),
         config: Config | None = None,
         unread: Collection[str] = (),
+        aliased: Collection[str] | None = None,
     ) -> None:
         self.config = config or Config()
+        #: The names any file of the tree may give something with ``as``, when the
+        #: engine knows them (None: any name may be one). A name that no async def of
+        #: the tree has and no file renames anything to cannot come to be a coroutine
+        #: function by reading a module (see ``_miss_mode``).
+        self.aliased = None if aliased is None else frozenset(aliased)
         #: Modules of the scanned tree whose facts this index does not have.
         self.unread = frozenset(unread)
         #: Unread modules that a question's answer passed through (see the module doc).
@@ -371,8 +377,7 @@ class ProjectIndex:
                 self._touched = outer
             self._canonical_memo[qualname] = memo
         self._touched.update(memo[1])  # what a nested resolution passed, the outer one did
-        if memo[1] and not self._quiet:
-            mode = self._miss_mode()
+        if memo[1] and not self._quiet and (mode := self._miss_mode()) != "none":
             self.misses.update((module, name, mode) for module, name in memo[1])
             self.missing.update(self.missing_of((m, n, mode) for m, n in memo[1]))
         return memo[0]
@@ -383,7 +388,8 @@ class ProjectIndex:
         module defines a class of that name, or imports it), ``"import"`` (whether a
         name is a coroutine function, when no async def of the tree has its last name:
         an unread module holds no ``async def``, so only a re-export can lead to one;
-        a class it defines could, through a base, only lead to a method of that name)."""
+        a class it defines could, through a base, only lead to a method of that name),
+        ``"none"`` (nothing: no async def has the name and no file renames to it)."""
         if not self._about_types:
             return "any"
         if self._coroutine is None:
@@ -393,7 +399,13 @@ class ProjectIndex:
             self._async_names = frozenset(
                 q.rsplit(".", 1)[-1] for q in [*names, *self.config.known_async]
             )
-        return "class" if self._coroutine in self._async_names else "import"
+        if self._coroutine in self._async_names:
+            return "class"
+        if self.aliased is None or self._coroutine in self.aliased:
+            return "import"
+        # every step of a resolution (a re-export, a star import, an inherited method)
+        # keeps the last name, but for an ``as``: no async def can be reached
+        return "none"
 
     def missing_of(self, misses: Iterable[tuple[str, str, str]]) -> set[str]:
         """The modules ``misses`` (see ``misses``) demand, as ``missing`` would hold them."""

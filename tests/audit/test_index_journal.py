@@ -107,6 +107,37 @@ def test_a_coroutine_question_reads_a_module_only_for_its_imports_or_a_matching_
     assert index.missing == {"shop.client"}
 
 
+def test_a_coroutine_question_about_a_name_nothing_renames_to_makes_no_demand() -> None:
+    """Reading a module keeps a name's last part but for an ``as``: when no async def of
+    the tree is called ``reverse`` and no file renames anything to ``reverse``, no
+    unread module can make ``shop.urls.reverse`` a coroutine function."""
+    from async_guard.audit.engine import may_define
+
+    text = "from shop.base import reverse\n"  # a re-export, which the text test sees
+    index = ProjectIndex([VIEWS], unread={"shop.urls"}, aliased={"fetch_async"})
+    index.undefined = lambda module, name, classes: not may_define(text, name, classes=classes)
+    assert not index.is_coroutine_function("shop.urls.reverse")
+    assert index.missing == set() and index.misses == set()
+    # some file says ``... as reverse``: the re-export may rename an async def
+    index = ProjectIndex([VIEWS], unread={"shop.urls"}, aliased={"reverse"})
+    index.undefined = lambda module, name, classes: not may_define(text, name, classes=classes)
+    assert not index.is_coroutine_function("shop.urls.reverse")
+    assert index.missing == {"shop.urls"}
+    # an async def is called ``show``: a question about ``show`` reads the module too
+    index = ProjectIndex([VIEWS], unread={"shop.urls"}, aliased=())
+    index.undefined = lambda module, name, classes: False
+    assert not index.is_coroutine_function("shop.urls.show")
+    assert index.missing == {"shop.urls"}
+
+
+def test_alias_names_are_read_after_as_across_lines() -> None:
+    from async_guard.audit.engine import _alias_names
+
+    text = b"from x import (\n    a as b,\n)\nimport y as \\\n    z\nwith f() as g:\n    pass\n"
+    assert {"b", "z", "g"} <= _alias_names(text)
+    assert "a" not in _alias_names(text)
+
+
 def test_the_call_graph_makes_no_demand() -> None:
     entry = facts(
         "shop/tasks.py",
