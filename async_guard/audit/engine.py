@@ -768,6 +768,17 @@ def _context_sensitive_names(
     methods: set[tuple[str, str]] = set()
     names = set(known_functions)  # sensitive functions so far, here and elsewhere
     pairs = set(known_methods)  # sensitive "Cls.method"s so far
+
+    def hot(function: str) -> bool:
+        return (
+            (facts.functions[function] and function not in facts.not_coroutines)
+            or function in facts.bridges  # AG101 and AG103 depend on who calls it
+            or any(  # a caller may forget to await it (AG301), or reach a bridge
+                c.rsplit(".", 1)[-1] in names or ".".join(c.split(".")[-2:]) in pairs
+                for c in facts.calls.get(function, ())
+            )
+        )
+
     changed = True
     while changed:
         changed = False
@@ -778,15 +789,7 @@ def _context_sensitive_names(
             key: tuple[str, str] | str = path[0] if len(path) == 1 else (path[0], path[-1])
             if key in functions or key in methods:
                 continue
-            coroutine = facts.functions[function] and function not in facts.not_coroutines
-            if (
-                coroutine  # a caller may forget to await it (AG301)
-                or function in facts.bridges
-                or any(
-                    c.rsplit(".", 1)[-1] in names or ".".join(c.split(".")[-2:]) in pairs
-                    for c in facts.calls.get(function, ())
-                )
-            ):
+            if hot(function):
                 if isinstance(key, str):
                     functions.add(key)
                     names.add(key)
@@ -794,7 +797,17 @@ def _context_sensitive_names(
                     methods.add(key)
                     pairs.add(f"{path[-2]}.{path[-1]}")
                 changed = True
-    return functions, methods
+    # A function defined in another function's body cannot be named from another file:
+    # it made the functions that call it sensitive (above), and is no word to look for.
+    referable = {
+        (function[len(prefix) :].split(".")[0], function.rsplit(".", 1)[-1])
+        for function in facts.functions
+        if function.startswith(prefix)
+        and function.count(".") > prefix.count(".")
+        and function.rsplit(".", 1)[0] not in facts.functions
+        and hot(function)
+    }
+    return functions, methods & referable
 
 
 def _aliases(text: str) -> list[tuple[str, str]]:
