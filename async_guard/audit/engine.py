@@ -168,6 +168,8 @@ class _File:
     renames: list[tuple[str, str]] = field(default_factory=list)
     #: Its ``def`` lines (counted by the worker that read it; see ``count_defs``).
     defs: int = 0
+    #: False while ``text`` stays with the worker that read it (see ``_Loaded.text``).
+    fetched: bool = True
     #: The misses of its last walk (``ProjectIndex.misses``), and how many files' facts
     #: the index it was walked on held (no file is read twice, so the count tells
     #: whether the index is still the same).
@@ -343,7 +345,9 @@ class _Loaded:
     """One file as a worker read it (``problem`` set when it could not be read)."""
 
     display: str
-    text: str = ""
+    #: None for a file without a trigger read by a child worker: it stays there until
+    #: the engine asks for it (``_Pool.texts``), which it seldom does.
+    text: str | None = ""
     key: str = ""
     module: str = ""
     lines: int = 0
@@ -379,7 +383,7 @@ class _Worker:
         self.partial: set[str] = set()
         self.asked: tuple[set[bytes], dict[bytes, set[bytes]]] | None = None
 
-    def load(self, items: list[tuple[str, str]], hashing: bool) -> list[_Loaded]:
+    def load(self, items: list[tuple[str, str]], hashing: bool, ship: bool) -> list[_Loaded]:
         """Read, decode and test each file. With ``hashing`` (a cache), its key is its
         content hash, and a full file waits for the engine to ask for its facts (the
         cache may have them); without, hashing every byte buys nothing, and a full
@@ -411,8 +415,13 @@ class _Worker:
             else:
                 self.words[display] = _words(text)
                 loaded.defs = count_defs(text)
+                if not ship:
+                    loaded.text = None
             out.append(loaded)
         return out
+
+    def texts_of(self, displays: list[str]) -> dict[str, str]:
+        return {display: self.texts[display] for display in displays}
 
     def select(
         self, functions: set[bytes], methods: dict[bytes, set[bytes]], modules: set[str | None]
@@ -506,7 +515,7 @@ def _serve(conn: processes.Channel, config: Config) -> None:  # pragma: no cover
             conn.send(worker.walk(index, message[1]))
         elif message[0] == "walk_texts":
             conn.send(worker.walk_texts(index, message[1]))
-        elif message[0] in ("load", "select", "renames", "parse"):
+        elif message[0] in ("load", "select", "renames", "parse", "texts_of"):
             conn.send(getattr(worker, message[0])(*message[1:]))
         else:
             return
@@ -575,16 +584,30 @@ class _Pool:
         """Every file read, in the order given."""
         items = list(files)
         if self.local is not None:
-            return self.local.load(items, hashing)
+            return self.local.load(items, hashing, True)
         size = max(4, len(items) // (len(self.conns) * 24))
         chunks = [items[start : start + size] for start in range(0, len(items), size)]
         out: list[_Loaded] = []
-        for slot, answer in self._share("load", chunks, hashing, ahead=2):
+        # the texts of the files without a trigger stay with the workers (shipping them
+        # all cost the engine more than the few it later needs)
+        for slot, answer in self._share("load", chunks, hashing, False, ahead=2):
             for loaded in answer:
                 self.reader[loaded.display] = slot
                 if loaded.facts is not None:
                     self.owner[loaded.display] = slot  # its tree stays there
                 out.append(loaded)
+        return out
+
+    def texts_of(self, displays: list[str]) -> dict[str, str]:
+        """The texts the workers kept of ``displays`` (see ``_Loaded.text``)."""
+        if self.local is not None:
+            return self.local.texts_of(displays)
+        shards: list[list[str]] = [[] for _ in self.conns]
+        for display in displays:
+            shards[self.reader[display]].append(display)
+        out: dict[str, str] = {}
+        for answer in self._ask([("texts_of", shard) for shard in shards]):
+            out.update(answer)
         return out
 
     def select(
@@ -1188,7 +1211,8 @@ def _audit_paths(
                 if syntax_enabled and not problem.unreadable:
                     findings.append(syntax_finding(display, problem))
                 continue
-            record = _File(path, display, loaded.text, loaded.key, loaded.module)
+            record = _File(path, display, loaded.text or "", loaded.key, loaded.module)
+            record.fetched = loaded.text is not None
             record.full, record.renames, record.defs = loaded.full, loaded.renames, loaded.defs
             aliased.update(loaded.aliases)
             stats.lines += loaded.lines
@@ -1196,6 +1220,13 @@ def _audit_paths(
             if loaded.facts is not None:
                 parsed_at_load.append((display, loaded.facts))
         by_display = {r.display: r for r in records}
+
+        def fetch(batch: Iterable[_File]) -> None:
+            """Bring the texts of ``batch`` that stayed with the workers."""
+            missing = [r.display for r in batch if not r.fetched]
+            for display, text in pool.texts_of(missing).items() if missing else ():
+                by_display[display].text, by_display[display].fetched = text, True
+
         run_key = ""
         if cache is not None:
             # Nothing changed since a run with these very files: its result stands.
@@ -1226,6 +1257,7 @@ def _audit_paths(
             if isinstance(outcome, SourceProblem):
                 record.facts = None
                 record.findings = []
+                fetch([record])
                 _problem(record, outcome, errors, findings, syntax_enabled)
             else:
                 record.facts = outcome
@@ -1233,6 +1265,7 @@ def _audit_paths(
         def parse(batch: list[_File]) -> None:
             for start in range(0, len(batch), batch_size):
                 chunk = batch[start : start + batch_size]
+                fetch(chunk)
                 for display, outcome in pool.parse([(r.display, r.text, r.full) for r in chunk]):
                     take(display, outcome)
                 settle(r for r in chunk if not r.full)
@@ -1250,6 +1283,7 @@ def _audit_paths(
                 if entry is not None and entry.problem is not None:
                     record.findings = []
                     problem = SourceProblem(entry.problem[1], entry.problem[0])
+                    fetch([record])
                     _problem(record, problem, errors, findings, syntax_enabled)
                 elif entry is not None and entry.facts is not None:
                     record.facts = entry.facts
@@ -1291,6 +1325,7 @@ def _audit_paths(
         def undefined(module: str, name: str, classes: bool) -> bool:
             key = (module, name, classes)
             if key not in known:
+                fetch(by_module.get(module, ()))
                 known[key] = not any(
                     may_define(r.text, name, classes=classes) for r in by_module.get(module, ())
                 )
@@ -1356,6 +1391,7 @@ def _audit_paths(
                     record.findings = []
                     record.journal = {}  # not walked again in this run ...
                     record.walk_failed = True  # ... nor trusted from the cache in the next
+                    fetch([record])
                     _problem(record, outcome, errors, findings, syntax_enabled)
                 else:
                     record.findings, record.run_contexts, record.journal, misses = outcome
