@@ -665,8 +665,7 @@ class _Pool:
         if self.local is not None:
             return self.local.walk(index, displays)
         if index is not self.sent:  # each index crosses to the workers once, not per batch
-            for conn in self.conns:
-                conn.send(("index", index))
+            processes.broadcast(self.conns, ("index", index))
             self.sent = index
         slots = range(len(self.conns))
         queues = [

@@ -44,10 +44,13 @@ class Pipes:
         return self.read_fd
 
     def send(self, obj: Any) -> None:
-        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-        view = memoryview(len(data).to_bytes(8, "little") + data)
-        while view:
-            view = view[os.write(self.write_fd, view) :]
+        self.send_pickled(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def send_pickled(self, data: bytes) -> None:
+        for part in (len(data).to_bytes(8, "little"), data):
+            view = memoryview(part)
+            while view:
+                view = view[os.write(self.write_fd, view) :]
 
     def recv(self) -> Any:
         size = int.from_bytes(self._read(8), "little")
@@ -75,6 +78,17 @@ class Pipes:
 
 #: Forked workers told to end that had not ended yet when let go (see ``Worker.release``).
 _EXITING: set[int] = set()
+
+
+def broadcast(channels: list[Channel], obj: Any) -> None:
+    """Send ``obj`` to every channel, pickled once (the project index goes to every
+    worker: hundreds of kilobytes)."""
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    for channel in channels:
+        if isinstance(channel, Pipes):
+            channel.send_pickled(data)
+        else:  # pragma: no cover - Windows: a multiprocessing connection
+            channel.send(obj)
 
 
 class Worker:
