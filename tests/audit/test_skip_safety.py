@@ -414,6 +414,40 @@ PROJECTS: dict[str, Project] = {
         },
         frozenset({("t.py", "AG101")}),
     ),
+    # The standard library's asyncio audited as a tree: its modules name its functions
+    # through relative imports, without the word "asyncio" (see REFINED_TRIGGERS).
+    "inside-a-package-called-asyncio": Project(
+        {
+            "asyncio/__init__.py": "",
+            "asyncio/events.py": "def new_event_loop():\n    return object()\n",
+            "asyncio/runner.py": """\
+                from .events import new_event_loop
+
+
+                def main():
+                    loop = new_event_loop()
+                    loop.run_forever()
+                """,
+        },
+        frozenset({("runner.py", "AG102")}),
+    ),
+    # Prose says "async" and "asyncio" everywhere; the one coroutine function is
+    # called unawaited from a file that holds no trigger word at all.
+    "async-only-in-prose": Project(
+        {
+            "pool.py": '''\
+                """The async pool: asyncio-free, used by the async results poller."""
+
+
+                def drain(results):
+                    """Collect the async results."""
+                    return list(results)
+                ''',
+            "client.py": "async def fetch():\n    return 1\n",
+            "use.py": "from client import fetch\n\n\ndef go():\n    fetch()\n",
+        },
+        frozenset({("use.py", "AG301")}),
+    ),
 }
 
 
