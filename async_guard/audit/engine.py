@@ -77,7 +77,7 @@ SKIP_DIRS = frozenset(
     {"__pycache__", "node_modules", "site-packages", "venv", ".venv", ".git", ".hg", ".tox",
      ".nox", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".async_guard_cache", "build", "dist"}
 )  # fmt: skip
-_SCREEN = ("sync", "_event_loop", "run_", "thread")
+_SCREEN = ("sync", "run_", "thread")
 #: Characters of text to walk again below which the engine does it itself (see the loop
 #: in ``_audit_paths``): parsing them here costs less than sending the index out.
 _WALK_HERE = 50_000
@@ -346,7 +346,7 @@ class _Loaded:
 
     display: str
     #: None for a file without a trigger read by a child worker: it stays there until
-    #: the engine asks for it (``_Pool.texts``), which it seldom does.
+    #: the engine asks for it (``_Pool.texts_of``), which it seldom does.
     text: str | None = ""
     key: str = ""
     module: str = ""
@@ -379,7 +379,8 @@ class _Worker:
         self.words: dict[str, frozenset[bytes]] = {}
         self.modules: dict[str, str] = {}
         self.renamed: set[str] = set()
-        self.candidates: set[str] = set()  # chosen by ``select``, and why
+        # chosen by ``select`` as candidates, or as partial files
+        self.candidates: set[str] = set()
         self.partial: set[str] = set()
         self.asked: tuple[set[bytes], dict[bytes, set[bytes]]] | None = None
 
@@ -408,7 +409,6 @@ class _Worker:
             self.texts[display] = text
             self.modules[display] = module
             if full:
-                self.renamed.add(display)
                 loaded.renames = _aliases(text)
                 if not hashing:
                     loaded.facts = self.parse([(display, text, True)])[0][1]
@@ -560,25 +560,49 @@ class _Pool:
         0.7 s run); handing out small tasks on demand evens that out."""
         done: dict[int, tuple[int, Any]] = {}
         queue = deque(enumerate(tasks))
-        flying: list[deque[int]] = [deque() for _ in self.conns]
+        numbers: list[deque[int]] = [deque() for _ in self.conns]
+
+        def next_request(slot: int, flying: int) -> tuple[Any, ...] | None:
+            if not queue or flying >= ahead:
+                return None
+            number, task = queue.popleft()
+            numbers[slot].append(number)
+            return (method, task, *args)
+
+        def on_answer(slot: int, answer: Any) -> None:
+            done[numbers[slot].popleft()] = (slot, answer)
+
+        self._dispatch(next_request, on_answer)
+        return [done[number] for number in range(len(tasks))]
+
+    def _dispatch(
+        self,
+        next_request: Callable[[int, int], tuple[Any, ...] | None],
+        on_answer: Callable[[int, Any], None],
+    ) -> None:
+        """The engine's side of the workers' loop: ask ``next_request(worker, requests in
+        flight)`` for work, two at most ahead each, until every worker has answered all
+        it was sent (a worker answers its requests in order)."""
+        flying = [0 for _ in self.conns]
         slot_of = {id(conn): slot for slot, conn in enumerate(self.conns)}
 
         def give(slot: int) -> None:
-            if queue:
-                number, task = queue.popleft()
-                self.conns[slot].send((method, task, *args))
-                flying[slot].append(number)
+            request = next_request(slot, flying[slot]) if flying[slot] < 2 else None
+            if request is not None:
+                self.conns[slot].send(request)
+                flying[slot] += 1
 
-        for _ in range(ahead):
+        for _ in range(2):
             for slot in range(len(self.conns)):
                 give(slot)
         while any(flying):
-            busy = [conn for conn, numbers in zip(self.conns, flying, strict=True) if numbers]
+            busy = [conn for conn, count in zip(self.conns, flying, strict=True) if count]
             for ready in select.select(busy, [], [])[0]:
                 slot = slot_of[id(ready)]
-                done[flying[slot].popleft()] = (slot, self.conns[slot].recv())
+                answer = self.conns[slot].recv()
+                flying[slot] -= 1
+                on_answer(slot, answer)
                 give(slot)
-        return [done[number] for number in range(len(tasks))]
 
     def load(self, files: Sequence[tuple[str, str]], hashing: bool) -> list[_Loaded]:
         """Every file read, in the order given."""
@@ -678,37 +702,24 @@ class _Pool:
             for slot in slots
         ]
         homeless = [d for d in displays if self.owner.get(d) not in slots]
-        flying = [0 for _ in slots]
-        slot_of = {id(conn): slot for slot, conn in enumerate(self.conns)}
         out: dict[str, Any] = {}
 
-        def give(slot: int) -> None:
+        def next_request(slot: int, flying: int) -> tuple[Any, ...] | None:
             if queues[slot]:
-                self.conns[slot].send(("walk", [queues[slot].popleft()]))
-            elif flying[slot]:
-                return  # a text only to an idle worker (see _share: both pipes could fill)
+                return ("walk", [queues[slot].popleft()])
+            if flying:
+                return None  # a text only to an idle worker (see _share: both pipes could fill)
+            victim = max(slots, key=lambda s: sum(len(texts[d]) for d in queues[s]))
+            if queues[victim]:
+                display = queues[victim].pop()
+            elif homeless:
+                display = homeless.pop()
             else:
-                victim = max(slots, key=lambda s: sum(len(texts[d]) for d in queues[s]))
-                if queues[victim]:
-                    display = queues[victim].pop()
-                elif homeless:
-                    display = homeless.pop()
-                else:
-                    return
-                self.owner[display] = slot
-                self.conns[slot].send(("walk_texts", [(display, texts[display])]))
-            flying[slot] += 1
+                return None
+            self.owner[display] = slot
+            return ("walk_texts", [(display, texts[display])])
 
-        for _ in range(2):
-            for slot in slots:
-                give(slot)
-        while any(flying):
-            busy = [conn for conn, count in zip(self.conns, flying, strict=True) if count]
-            for ready in select.select(busy, [], [])[0]:
-                slot = slot_of[id(ready)]
-                out.update(self.conns[slot].recv())
-                flying[slot] -= 1
-                give(slot)
+        self._dispatch(next_request, lambda slot, answer: out.update(answer))
         return out
 
     def stop(self) -> None:
@@ -1226,6 +1237,11 @@ def _audit_paths(
             for display, text in pool.texts_of(missing).items() if missing else ():
                 by_display[display].text, by_display[display].fetched = text, True
 
+        def report_failure(record: _File, failure: SourceProblem) -> None:
+            """Report a file that does not parse (AG000 quotes its line: fetch its text)."""
+            fetch([record])
+            _problem(record, failure, errors, findings, syntax_enabled)
+
         run_key = ""
         if cache is not None:
             # Nothing changed since a run with these very files: its result stands.
@@ -1256,8 +1272,7 @@ def _audit_paths(
             if isinstance(outcome, SourceProblem):
                 record.facts = None
                 record.findings = []
-                fetch([record])
-                _problem(record, outcome, errors, findings, syntax_enabled)
+                report_failure(record, outcome)
             else:
                 record.facts = outcome
 
@@ -1281,9 +1296,8 @@ def _audit_paths(
                 entry = record.entry
                 if entry is not None and entry.problem is not None:
                     record.findings = []
-                    problem = SourceProblem(entry.problem[1], entry.problem[0])
-                    fetch([record])
-                    _problem(record, problem, errors, findings, syntax_enabled)
+                    failure = SourceProblem(entry.problem[1], entry.problem[0])
+                    report_failure(record, failure)
                 elif entry is not None and entry.facts is not None:
                     record.facts = entry.facts
                     stats.cached += 1
@@ -1372,9 +1386,7 @@ def _audit_paths(
                 # A few small files walked again (an answer changed after a read): here,
                 # rather than sending the whole index to every worker for them.
                 here = _Worker(config)
-                for display, outcome in here.parse([(r.display, r.text, True) for r in stale]):
-                    take(display, outcome)
-                outcomes = dict(here.walk(index, [r.display for r in stale]))
+                outcomes = dict(here.walk_texts(index, [(r.display, r.text) for r in stale]))
                 settle(stale)
             else:
                 parse([r for r in stale if not r.kept])
@@ -1390,8 +1402,7 @@ def _audit_paths(
                     record.findings = []
                     record.journal = {}  # not walked again in this run ...
                     record.walk_failed = True  # ... nor trusted from the cache in the next
-                    fetch([record])
-                    _problem(record, outcome, errors, findings, syntax_enabled)
+                    report_failure(record, outcome)
                 else:
                     record.findings, record.run_contexts, record.journal, misses = outcome
                     record.walk_misses, record.walked_with = misses, len(read)
