@@ -49,7 +49,7 @@ def audit_check(
     if not enabled(audit):
         return []
     from async_guard.audit.check import UsageError, add_check_arguments, build_config
-    from async_guard.audit.engine import audit_paths
+    from async_guard.audit.runner import audit_paths
     from async_guard.management.commands.audit_async import project_app_paths, registry_facts
 
     paths = project_app_paths()

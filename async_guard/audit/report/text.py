@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from async_guard.audit.engine import AuditResult, Stats
+from async_guard.audit.results import AuditResult, Stats
 from async_guard.audit.rules import Rule
 
 

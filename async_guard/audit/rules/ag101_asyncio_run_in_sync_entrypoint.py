@@ -5,13 +5,19 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from async_guard.audit.bridges import GET_LOOP, NEW_LOOP, bridge_of, call_target, loop_variables
-from async_guard.audit.context import SYNC_ENTRY_CONTEXTS
+from async_guard.audit.analysis.entrypoints import SYNC_ENTRY_CONTEXTS
+from async_guard.audit.analysis.loop_calls import (
+    GET_LOOP,
+    NEW_LOOP,
+    bridge_of,
+    call_target,
+    loop_variables,
+)
 from async_guard.audit.finding import Severity
 from async_guard.audit.rules.base import Rule
 
 if TYPE_CHECKING:
-    from async_guard.audit.context import Scope
+    from async_guard.audit.analysis.scope import Scope
 
 _WHERE = {
     "celery-task": "a Celery task",
@@ -76,6 +82,7 @@ class AsyncioRunInSyncEntrypoint(Rule):
     severity: ClassVar[Severity] = "warning"
     escalates_to: ClassVar[Severity | None] = "error"
     triggers: ClassVar[tuple[str, ...]] = ("asyncio",)
+    depends_on_callers: ClassVar[bool] = True  # the entry point that reaches the call
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, ClassVar
 
-from async_guard.audit.bridges import bridge_of
+from async_guard.audit.analysis.loop_calls import bridge_of
 from async_guard.audit.finding import Severity
 from async_guard.audit.rules.base import Rule
 
 if TYPE_CHECKING:
-    from async_guard.audit.context import Scope
+    from async_guard.audit.analysis.scope import Scope
 
 
 class AsyncMainTouchesOrm(Rule):
@@ -60,6 +60,7 @@ class AsyncMainTouchesOrm(Rule):
     name: ClassVar[str] = "async-main-touches-orm"
     severity: ClassVar[Severity] = "error"
     triggers: ClassVar[tuple[str, ...]] = ("asyncio",)
+    depends_on_callers: ClassVar[bool] = True  # a script or command reaching the call
 
     def visit_Call(self, node: ast.Call, scope: Scope) -> None:
         if scope.in_async or scope.context not in ("script", "management-command"):

@@ -7,13 +7,18 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from async_guard.audit.bridges import Bridge, bridge_of, call_target, function_body_nodes
+from async_guard.audit.analysis.loop_calls import (
+    Bridge,
+    bridge_of,
+    call_target,
+    function_body_nodes,
+)
+from async_guard.audit.analysis.source import dotted
 from async_guard.audit.finding import Severity
 from async_guard.audit.rules.base import Rule
-from async_guard.audit.source import dotted
 
 if TYPE_CHECKING:
-    from async_guard.audit.context import Scope
+    from async_guard.audit.analysis.scope import Scope
 
 # Values that hold sockets, futures or tasks of the loop they were made on.
 _LOOP_BOUND = re.compile(
