@@ -41,8 +41,10 @@ class AsyncioRunInSyncEntrypoint(Rule):
     connection*, outside the caller's transaction and its
     `select_for_update()` locks, without the request's or task's thread
     locals. Writes are committed (or lost) behind the caller's back, and a
-    rollback in the caller does not undo them: the seed's "database operations
-    silently fail" bug in Celery workers. The finding is an error when the
+    rollback in the caller does not undo them. In Celery workers this shows
+    up as database writes that "silently fail": the task succeeds, its
+    transaction rolls back, and the rows written from the other connection
+    stay (or the other way round). The finding is an error when the
     coroutine reaches `sync_to_async` or the async ORM through calls the
     audit can resolve, a warning otherwise (a fresh loop per call is still
     wasteful and breaks loop-bound clients).

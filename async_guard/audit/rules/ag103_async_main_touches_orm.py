@@ -24,7 +24,8 @@ class AsyncMainTouchesOrm(Rule):
     work is split across threads and connections, any direct query raises
     `SynchronousOnlyOperation` halfway through (after earlier writes were
     committed), and `transaction.atomic()` around the run protects nothing.
-    This is how the seed project corrupted Positions 33 and 34 mid-run. The
+    A script that ran `asyncio.run(main())` over ORM work this way corrupted
+    two positions halfway through a data fix, and committed the rest. The
     finding is reported at the `asyncio.run()` call when `main` reaches a
     model manager, `sync_to_async` or the async ORM through resolvable calls.
 
@@ -43,7 +44,7 @@ class AsyncMainTouchesOrm(Rule):
     ## Fix
 
     Keep the entry point sync, do the ORM work there, and bridge only the SDK
-    calls (seed Pattern 1/5):
+    calls:
 
     ```python
     def main():

@@ -45,8 +45,10 @@ class LoopBoundObjectReused(Rule):
     `async_to_sync()` and `run_async()` each make a loop for one call and
     close it on return, so an object created in one such call is attached to a
     dead loop when the next call uses it: `RuntimeError: Event loop is
-    closed`, or a hang on a future nobody will resolve (seed lesson 1). The
-    same happens with `loop.run_until_complete()` after `loop.close()`.
+    closed`, or a hang on a future nobody will resolve (a broker SDK session
+    created in one task run and kept in a module global fails this way on the
+    next run). The same happens with `loop.run_until_complete()` after
+    `loop.close()`.
     Only values whose name (or whose factory's name) says session, client,
     connection, channel, pool, socket, stream, transport or engine are
     tracked; plain data returned by a bridge is fine.
