@@ -123,7 +123,7 @@ class AuditRun:
                 for record in self.records:
                     record.entry = self.cache.load(record.key)
             for display, outcome in parsed_at_load:
-                self.take(display, outcome)
+                self.take(display, outcome, True)
             self.gather_facts()
             self.walk_until_stable()
             self.pool.stop()  # joined once the result is written: they exit meanwhile
@@ -185,7 +185,8 @@ class AuditRun:
                 continue
             record = FileRecord(path, display, loaded.text or "", loaded.key, loaded.module)
             record.fetched = loaded.text is not None
-            record.full, record.renames, record.defs = loaded.full, loaded.renames, loaded.defs
+            record.triggered = record.full = loaded.full
+            record.renames, record.defs = loaded.renames, loaded.defs
             self.aliased.update(loaded.aliases)
             self.stats.lines += loaded.lines
             self.records.append(record)
@@ -221,10 +222,10 @@ class AuditRun:
 
     # --- facts -------------------------------------------------------------------------
 
-    def take(self, display: str, outcome: FileFacts | SourceProblem) -> None:
+    def take(self, display: str, outcome: FileFacts | SourceProblem, kept: bool) -> None:
         record = self.by_display[display]
         record.parsed = True
-        record.kept = record.full
+        record.kept = kept
         if isinstance(outcome, SourceProblem):
             record.facts = None
             record.findings = []
@@ -232,17 +233,20 @@ class AuditRun:
         else:
             record.facts = outcome
 
-    def parse(self, batch: list[FileRecord]) -> None:
+    def parse(self, batch: list[FileRecord], keep: bool) -> None:
+        """Facts of ``batch``; with ``keep``, each tree stays with its worker for a walk."""
         assert self.pool is not None
         for start in range(0, len(batch), self.batch_size):
             chunk = batch[start : start + self.batch_size]
             self.fetch(chunk)
-            for display, outcome in self.pool.parse([(r.display, r.text, r.full) for r in chunk]):
-                self.take(display, outcome)
+            items = [(r.display, r.text, keep or r.full) for r in chunk]
+            for display, outcome in self.pool.parse(items):
+                self.take(display, outcome, keep or self.by_display[display].full)
             self.settle(r for r in chunk if not r.full)
 
-    def obtain(self, batch: list[FileRecord]) -> None:
-        """Facts for ``batch``: from the cache where it has them, else by parsing."""
+    def obtain(self, batch: list[FileRecord], keep: bool = False) -> None:
+        """Facts for ``batch``: from the cache where it has them, else by parsing (with
+        ``keep``, the tree of a file that may be walked stays with its worker)."""
         fresh: list[FileRecord] = []
         for record in batch:
             if record.parsed:
@@ -256,14 +260,19 @@ class AuditRun:
                 self.stats.cached += 1
             else:
                 fresh.append(record)
-        self.parse(fresh)
+        self.parse(fresh, keep)
 
     def gather_facts(self) -> None:
         assert self.pool is not None
         if self.config.skip:
             Closure(self.records, self.pool, self.obtain, Sensitivity.of(self.config)).run()
+            # the trees of the candidates the closure did not make full: never walked
+            unwalked = [r for r in self.records if r.kept and not r.full]
+            for record in unwalked:
+                record.kept = False
+            self.pool.forget([r.display for r in unwalked])
         else:
-            self.obtain(self.records)  # every file is full (see FileWorker.load)
+            self.obtain(self.records, keep=True)  # every file is full (see FileWorker.load)
 
     # --- the walk ----------------------------------------------------------------------
 
@@ -354,14 +363,14 @@ class AuditRun:
             # rather than sending the whole index to every worker for them.
             here = FileWorker(self.config)
             here.use(index, aliased)
-            outcomes = here.walk_texts([(r.display, r.text) for r in stale])
+            outcomes = here.walk_texts([(r.display, r.text, r.triggered) for r in stale])
             self.settle(stale)
         else:
-            self.parse([r for r in stale if not r.kept])
+            self.parse([r for r in stale if not r.kept], keep=True)
             for start in range(0, len(stale), self.batch_size):
                 batch = stale[start : start + self.batch_size]
-                texts = {r.display: r.text for r in batch}
-                outcomes.update(self.pool.walk(index, aliased, list(texts), texts))
+                items = [(r.display, r.text, r.triggered) for r in batch]
+                outcomes.update(self.pool.walk(index, aliased, items))
                 self.settle(batch)
         for display, outcome in outcomes.items():
             record = self.by_display[display]

@@ -37,9 +37,21 @@ def enabled_rules(config: Config) -> list[type[Rule]]:
     return [rule for rule in all_rules() if rule.code != "AG000" and config.enabled(rule.code)]
 
 
-def walk_file(sf: SourceFile, questions: Questions, config: Config) -> FileWalk:
-    """Every enabled rule over one parsed file."""
-    rules = [rule for rule in enabled_rules(config) if not config.ignored_in(sf.path, rule.code)]
+def walk_file(
+    sf: SourceFile, questions: Questions, config: Config, *, triggered: bool = True
+) -> FileWalk:
+    """Every enabled rule over one parsed file.
+
+    A file whose text holds no rule's trigger (``triggered=False``: it was chosen
+    because it calls into a file that does) can hold findings only of the rules that
+    report at calls of functions defined elsewhere (``Rule.depends_on_callees``):
+    only those walk it.
+    """
+    rules = [
+        rule
+        for rule in enabled_rules(config)
+        if (triggered or rule.depends_on_callees) and not config.ignored_in(sf.path, rule.code)
+    ]
     runs = _RunCounter()
     walker = Walker(sf, [], questions, config.task_decorators)
     instances = [rule(sf, questions, walker) for rule in rules]

@@ -19,11 +19,14 @@ from async_guard.audit.analysis.django_names import (
     MANAGER_ATTRS,
     SYNC_TO_ASYNC,
 )
-from async_guard.audit.analysis.loop_calls import GET_LOOP, NEW_LOOP, bridge_of
+from async_guard.audit.analysis.loop_calls import BRIDGE_TRIGGERS, GET_LOOP, NEW_LOOP, bridge_of
 from async_guard.audit.analysis.scope import Scope
 from async_guard.audit.analysis.source import SourceFile
+from async_guard.audit.analysis.triggers import TriggerTest
 from async_guard.audit.analysis.walker import Walker
 from async_guard.audit.config import Config
+
+LOOP_MAKERS = NEW_LOOP | GET_LOOP
 
 #: Words (in the meaning ``analysis.triggers`` gives them) without which a file's facts
 #: hold no ``async def``, no bridge (``bridges``), no ``sync_to_async`` and no call of
@@ -85,6 +88,10 @@ class FactCollector:
         self.facts = FileFacts(module=sf.module, path=sf.path)
         self.facts.imports = {k: v for k, v in sf.imports.items() if k not in sf.definitions}
         self.facts.star_imports = list(sf.star_imports)
+        # most files name no bridge: their calls need no test for one
+        self.may_bridge = TriggerTest(BRIDGE_TRIGGERS).search(sf.text) or sf.module.startswith(
+            "asyncio"
+        )
 
     def _owner(self, scope: Scope) -> str:
         function = scope.function
@@ -145,7 +152,7 @@ class FactCollector:
         owner = self._owner(scope)
         target = callee_name(self.sf, scope, node.func)
         calls = self.facts.calls.setdefault(owner, set())
-        if bridge_of(self.sf, node) is not None or target in NEW_LOOP | GET_LOOP:
+        if self.may_bridge and (bridge_of(self.sf, node) is not None or target in LOOP_MAKERS):
             self.facts.bridges.add(owner)
         if target:
             calls.add(target)

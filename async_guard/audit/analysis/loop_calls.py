@@ -13,8 +13,11 @@ import ast
 from dataclasses import dataclass
 from typing import Literal
 
+from async_guard.audit.analysis.nodes import descendants
 from async_guard.audit.analysis.source import SourceFile
 
+#: Words (``analysis.triggers``) without which a text calls no bridge and makes no loop.
+BRIDGE_TRIGGERS = ("asyncio", "run_until_complete", "async_to_sync", "AsyncToSync", "run_async")
 ASYNCIO_RUN = frozenset({"asyncio.run", "asyncio.runners.run"})
 NEW_LOOP = frozenset({"asyncio.new_event_loop", "asyncio.events.new_event_loop"})
 GET_LOOP = frozenset({"asyncio.get_event_loop", "asyncio.events.get_event_loop"})
@@ -64,15 +67,7 @@ def call_target(expr: ast.expr | None) -> ast.expr | None:
 
 def function_body_nodes(node: ast.AST) -> list[ast.AST]:
     """Every node of a function (or module) body, not descending into nested definitions."""
-    out: list[ast.AST] = []
-    stack = list(ast.iter_child_nodes(node))
-    while stack:
-        child = stack.pop()
-        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        out.append(child)
-        stack.extend(ast.iter_child_nodes(child))
-    return out
+    return descendants(node, into_definitions=False)[1:]
 
 
 def loop_variables(sf: SourceFile, node: ast.AST) -> dict[str, ast.Call]:

@@ -39,14 +39,25 @@ REFINED = {
     "get_event_loop": _STDLIB_ASYNCIO,
     "new_event_loop": _STDLIB_ASYNCIO,
 }
+_TESTS: dict[frozenset[str], TriggerTest] = {}
 #: Screen words are cut from the substrings themselves, this long.
 _SCREEN_LENGTH = 4
 
 
 class TriggerTest:
-    """Does a text hold one of ``words`` (in the sense of the module docstring)?"""
+    """Does a text hold one of ``words`` (in the sense of the module docstring)?
 
-    def __init__(self, words: Iterable[str]) -> None:
+    Built once per set of words (the patterns and the screen are compiled then)."""
+
+    def __new__(cls, words: Iterable[str]) -> TriggerTest:
+        key = frozenset(words)
+        test = _TESTS.get(key)
+        if test is None:
+            test = _TESTS[key] = super().__new__(cls)
+            test._build(key)
+        return test
+
+    def _build(self, words: Iterable[str]) -> None:
         unique = sorted(set(words))
         methods = sorted((w for w in unique if w in ASYNC_ORM_METHODS), key=len, reverse=True)
         refined = sorted({REFINED[w] for w in unique if w in REFINED})

@@ -24,6 +24,7 @@ from async_guard.audit.analysis.entrypoints import (
     has_main_guard,
     is_middleware_class,
 )
+from async_guard.audit.analysis.nodes import child_fields
 from async_guard.audit.analysis.scope import Scope
 
 if TYPE_CHECKING:
@@ -33,13 +34,8 @@ if TYPE_CHECKING:
 
 Visitor = Callable[[Any, Scope], None]
 _DEFINITIONS = frozenset({"FunctionDef", "AsyncFunctionDef", "ClassDef", "Lambda"})
-#: Fields that hold no statement or expression: names, flags, and the expression
-#: contexts and operators (childless nodes no visitor asks for).
-_LEAF_FIELDS = frozenset(
-    {"ctx", "op", "ops", "id", "attr", "arg", "module", "level", "kind", "conversion",
-     "type_comment", "is_async", "lineno"}
-)  # fmt: skip
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+#: Per node class: (its name if it is a definition, visit methods, child fields, leave methods).
+_Row = tuple[str | None, tuple[Visitor, ...], tuple[str, ...], tuple[Visitor, ...]]
 #: Per visitor class: its (node class name, method name) pairs for visiting and leaving,
 #: read from the class once (``dir()`` of every rule on every walk cost a tenth of it).
 _METHODS: dict[type, tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]] = {}
@@ -71,6 +67,7 @@ class Walker:
         self.task_decorators = tuple(task_decorators)
         self._enter: dict[str, list[Visitor]] = {}
         self._leave: dict[str, list[Visitor]] = {}
+        self._table: dict[type, _Row] = {}
         self.add_visitors(visitors)
         script = has_main_guard(sf.tree) or sf.text.startswith("#!")
         self.scope = Scope("module", sf.tree, "", context="script" if script else "module")
@@ -86,6 +83,7 @@ class Walker:
                 self._enter.setdefault(node_name, []).append(getattr(visitor, method))
             for node_name, method in leave:
                 self._leave.setdefault(node_name, []).append(getattr(visitor, method))
+        self._table.clear()
 
     def run(self) -> None:
         self._visit(self.sf.tree)
@@ -94,23 +92,35 @@ class Walker:
         """Drop the dispatch tables: rules hold the walker, the tables hold the rules."""
         self._enter.clear()
         self._leave.clear()
+        self._table.clear()
         self.memo.clear()
+
+    def _row(self, kind: type) -> _Row:
+        """What to do at a node of class ``kind``: once per class and walk."""
+        name = kind.__name__
+        fields = child_fields(kind)
+        row = (
+            name if name in _DEFINITIONS else None,
+            tuple(self._enter.get(name, ())),
+            fields,
+            tuple(self._leave.get(name, ())),
+        )
+        self._table[kind] = row
+        return row
 
     def _visit(self, node: ast.AST) -> None:
         kind = type(node)
-        name = kind.__name__
-        if name in _DEFINITIONS:
-            self._visit_definition(node, name)  # type: ignore[arg-type]
+        row = self._table.get(kind) or self._row(kind)
+        definition, enter, fields, leave = row
+        if definition is not None:
+            self._visit_definition(node, definition)  # type: ignore[arg-type]
             return
-        enter = self._enter.get(name)
         if enter:
+            scope = self.scope
             for visit in enter:
-                visit(node, self.scope)
+                visit(node, scope)
         # ast.iter_child_nodes, inlined and without the leaves no visitor wants (the
         # Load/Store contexts and operators): the walk is the audit's hottest loop
-        fields = _CHILD_FIELDS.get(kind)
-        if fields is None:
-            fields = _CHILD_FIELDS[kind] = tuple(f for f in node._fields if f not in _LEAF_FIELDS)
         for field_name in fields:
             value = getattr(node, field_name, None)
             if type(value) is list:
@@ -119,10 +129,10 @@ class Walker:
                         self._visit(item)
             elif isinstance(value, ast.AST):
                 self._visit(value)
-        leave = self._leave.get(name)
         if leave:
+            scope = self.scope
             for visit in leave:
-                visit(node, self.scope)
+                visit(node, scope)
 
     def _visit_definition(
         self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda, name: str

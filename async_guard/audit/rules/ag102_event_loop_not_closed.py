@@ -6,6 +6,7 @@ import ast
 from typing import TYPE_CHECKING, ClassVar
 
 from async_guard.audit.analysis.loop_calls import NEW_LOOP, function_body_nodes
+from async_guard.audit.analysis.nodes import descendants
 from async_guard.audit.finding import Severity
 from async_guard.audit.rules.base import Rule
 
@@ -155,16 +156,16 @@ class EventLoopNotClosed(Rule):
             and _mentions(node, name)
             and not any(
                 isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
-                for n in ast.walk(node)
+                for n in descendants(node)
             )
-            for node in ast.walk(owner)
+            for node in descendants(owner)
         )
 
     @staticmethod
     def _closed_in_finally(nodes: list[ast.AST], name: str) -> bool:
         return any(
             isinstance(node, ast.Try)
-            and any(_is_close(n, name) for stmt in node.finalbody for n in ast.walk(stmt))
+            and any(_is_close(n, name) for stmt in node.finalbody for n in descendants(stmt))
             for node in nodes
         )
 
@@ -207,5 +208,5 @@ def _holds(node: ast.AST | None, name: str) -> bool:
 
 def _mentions(node: ast.AST | None, name: str) -> bool:
     return node is not None and any(
-        isinstance(n, ast.Name) and n.id == name for n in ast.walk(node)
+        isinstance(n, ast.Name) and n.id == name for n in descendants(node)
     )

@@ -6,6 +6,7 @@ import ast
 from typing import TYPE_CHECKING, ClassVar
 
 from async_guard.audit.analysis.loop_calls import bridge_of
+from async_guard.audit.analysis.nodes import descendants
 from async_guard.audit.finding import Severity
 from async_guard.audit.rules.base import Rule
 
@@ -79,6 +80,6 @@ class BridgeInsideRunningLoop(Rule):
     def _awaited(self, node: ast.Call) -> bool:
         if self._awaited_calls is None:  # once per file, however many calls ask
             self._awaited_calls = {
-                id(n.value) for n in ast.walk(self.file.tree) if isinstance(n, ast.Await)
+                id(n.value) for n in descendants(self.file.tree) if isinstance(n, ast.Await)
             }
         return id(node) in self._awaited_calls

@@ -13,6 +13,7 @@ from async_guard.audit.analysis.loop_calls import (
     call_target,
     function_body_nodes,
 )
+from async_guard.audit.analysis.nodes import descendants
 from async_guard.audit.analysis.source import dotted
 from async_guard.audit.finding import Severity
 from async_guard.audit.rules.base import Rule
@@ -172,8 +173,8 @@ class LoopBoundObjectReused(Rule):
 def _names_in(call: ast.Call) -> set[str]:
     names: set[str] = set()
     for arg in [*call.args, *(k.value for k in call.keywords)]:
-        names.update(n.id for n in ast.walk(arg) if isinstance(n, ast.Name))
+        names.update(n.id for n in descendants(arg) if isinstance(n, ast.Name))
     if isinstance(call.func, ast.Call):  # async_to_sync(fn)(args): fn's own arguments too
         for arg in call.func.args[1:]:
-            names.update(n.id for n in ast.walk(arg) if isinstance(n, ast.Name))
+            names.update(n.id for n in descendants(arg) if isinstance(n, ast.Name))
     return names

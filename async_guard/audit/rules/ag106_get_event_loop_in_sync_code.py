@@ -6,6 +6,7 @@ import ast
 from typing import TYPE_CHECKING, ClassVar
 
 from async_guard.audit.analysis.loop_calls import GET_LOOP
+from async_guard.audit.analysis.nodes import descendants
 from async_guard.audit.finding import Severity
 from async_guard.audit.rules.base import Rule
 
@@ -67,12 +68,12 @@ class GetEventLoopInSyncCode(Rule):
         """Calls inside a ``try`` whose handlers catch RuntimeError (once per file)."""
         if self._guarded is None:
             self._guarded = set()
-            for node in ast.walk(self.file.tree):
+            for node in descendants(self.file.tree):
                 if isinstance(node, ast.Try) and any(
                     _catches_runtime_error(h) for h in node.handlers
                 ):
                     for stmt in node.body:
-                        self._guarded.update(id(n) for n in ast.walk(stmt))
+                        self._guarded.update(id(n) for n in descendants(stmt))
         return self._guarded
 
 

@@ -6,6 +6,7 @@ import ast
 from typing import TYPE_CHECKING, ClassVar
 
 from async_guard.audit.analysis.django_names import ASYNC_ORM_METHODS
+from async_guard.audit.analysis.nodes import descendants
 from async_guard.audit.analysis.orm.values import COROUTINE_METHODS
 from async_guard.audit.finding import Severity
 from async_guard.audit.rules.base import Rule
@@ -122,5 +123,5 @@ def _used(function: ast.AST, name: str) -> bool:
     return any(
         (isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Store))
         or (isinstance(n, (ast.Global, ast.Nonlocal)) and name in n.names)
-        for n in ast.walk(function)
+        for n in descendants(function)
     )

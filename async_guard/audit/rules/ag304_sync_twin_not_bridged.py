@@ -6,6 +6,7 @@ import ast
 from typing import TYPE_CHECKING, ClassVar
 
 from async_guard.audit.analysis.loop_calls import GET_LOOP, NEW_LOOP, bridge_of
+from async_guard.audit.analysis.nodes import descendants
 from async_guard.audit.finding import Severity
 from async_guard.audit.rules.base import Rule
 
@@ -84,7 +85,7 @@ class SyncTwinNotBridged(Rule):
             return
         if twin not in self._async_names(scope.parent.node):
             return
-        calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)]
+        calls = [n for n in descendants(node) if isinstance(n, ast.Call)]
         bridges = {b.kind for b in (bridge_of(self.file, c) for c in calls) if b is not None}
         if bridges & {"async_to_sync", "run_async"}:
             return

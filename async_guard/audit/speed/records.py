@@ -16,12 +16,13 @@ class FileRecord:
     """A file as the run knows it. Its life, in order:
 
     1. *read* by a worker: ``key`` (its content hash with a cache, else its path),
-       ``module``, ``full`` (its text holds a trigger: it will be walked), ``renames``
+       ``module``, ``triggered`` and ``full`` (see below), ``renames``
        and ``defs``; ``text`` once ``fetched`` (the text of a file without a trigger
        stays with the worker that read it until the run asks for it);
     2. *known*: ``facts`` from the cache (``entry``) or from a parse (``parsed``; with
        ``kept``, its tree waits in a worker for the walk). A file that does not parse
-       gets ``findings = []`` and an AG000 finding instead;
+       gets ``findings = []`` and an AG000 finding instead. The skip may make a file
+       ``full`` once its facts show it calls into a full one;
     3. *walked* (full files): ``findings``, ``run_contexts``, the ``journal`` of its
        questions and the ``walk_misses`` of their answers, on an index of ``walked_with``
        files' facts; ``walk_failed`` when a rule broke on it (never cached);
@@ -35,6 +36,10 @@ class FileRecord:
     text: str
     key: str
     module: str | None = None
+    #: Its text holds a trigger: every rule may report in it.
+    triggered: bool = False
+    #: It is walked: triggered, or made full by the skip (it calls into a triggered
+    #: file; only the rules that report at such calls walk it).
     full: bool = False
     renames: list[tuple[str, str]] = field(default_factory=list)
     defs: int = 0

@@ -175,7 +175,8 @@ class WordSource(Protocol):
 class Closure:
     """The files that can matter, given the *full* ones (a trigger in their text).
 
-    :meth:`run` obtains facts for them (``obtain``: from the cache, or by parsing),
+    :meth:`run` obtains facts for them (``obtain(files, keep)``: from the cache, or by
+    parsing; with ``keep``, a parsed file's tree waits for its walk),
     then for what they link to. *Candidates* (they mention a sensitive name) are read
     for their facts; *partial* files (they define something a wanted name passes
     through) contribute re-exports and bases. A candidate that refers to a
@@ -186,7 +187,7 @@ class Closure:
         self,
         records: list[FileRecord],
         words: WordSource,
-        obtain: Callable[[list[FileRecord]], None],
+        obtain: Callable[[list[FileRecord], bool], None],
         sensitivity: Sensitivity,
     ) -> None:
         self.records = records
@@ -222,7 +223,7 @@ class Closure:
         full = [r for r in self.records if r.full]
         for record in full:
             self.take_renames(record.renames)
-        self.obtain(full)
+        self.obtain(full, True)
         for record in full:
             self.add(record, True)
         while True:
@@ -238,7 +239,7 @@ class Closure:
             for record in promoted:
                 del self.candidates[id(record)]
                 record.full = True
-                self.add(record, True)  # its tree was dropped after the facts: read again
+                self.add(record, True)
 
     def take_renames(self, pairs: Iterable[tuple[str, str]]) -> None:
         for original, alias in pairs:
@@ -323,7 +324,9 @@ class Closure:
         failed = {id(r) for r in self.records if r.findings is not None and r.facts is None}
         newly_candidate = self._records(found, failed)
         newly_partial = self._records(partial, failed)
-        self.obtain([r for r in newly_candidate + newly_partial if r.facts is None])
+        # a candidate may become full: its tree waits for the walk
+        self.obtain([r for r in newly_candidate if r.facts is None], True)
+        self.obtain([r for r in newly_partial if r.facts is None], False)
         for record in newly_partial:
             self.add(record, False)
         for record in newly_candidate:

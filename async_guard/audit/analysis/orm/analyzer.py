@@ -6,6 +6,7 @@ import ast
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
+from async_guard.audit.analysis.nodes import children, descendants
 from async_guard.audit.analysis.orm.classify import OrmTypes
 from async_guard.audit.analysis.orm.values import (
     CONSUMERS,
@@ -144,7 +145,7 @@ class OrmAnalyzer(OrmTypes):
         elif isinstance(stmt, ast.Match):
             self.expr(stmt.subject)
             for case in stmt.cases:
-                for node in ast.walk(case.pattern):
+                for node in descendants(case.pattern):
                     for name in pattern_names(node):
                         self.unbind_name(name)
                 self.expr(case.guard)
@@ -163,7 +164,7 @@ class OrmAnalyzer(OrmTypes):
             for alias in stmt.names:
                 self.unbind_name((alias.asname or alias.name).split(".")[0])
         else:  # Expr, Return, Raise, Pass, Break, Continue
-            self.expressions(n for n in ast.iter_child_nodes(stmt) if isinstance(n, ast.expr))
+            self.expressions(n for n in children(stmt) if isinstance(n, ast.expr))
 
     def loop(self, stmt: ast.For | ast.AsyncFor) -> None:
         if isinstance(stmt, ast.For) and self.iterates_queryset(stmt.iter):
@@ -241,8 +242,8 @@ class OrmAnalyzer(OrmTypes):
         self.expr(expr)
 
     def expr(self, expr: ast.expr | None) -> None:
-        if expr is None or isinstance(expr, ast.Lambda):
-            return
+        if expr is None or isinstance(expr, (ast.Name, ast.Constant, ast.Lambda)):
+            return  # a name or a constant holds nothing to record; a lambda runs elsewhere
         if isinstance(expr, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             self.comprehension(expr)
         elif isinstance(expr, ast.Call):
@@ -272,7 +273,7 @@ class OrmAnalyzer(OrmTypes):
             self.expr(expr.value)
             self.bind(expr.target, expr.value)
         else:
-            self.expressions(n for n in ast.iter_child_nodes(expr) if isinstance(n, ast.expr))
+            self.expressions(n for n in children(expr) if isinstance(n, ast.expr))
 
     def attribute(self, expr: ast.Attribute) -> None:
         if isinstance(expr.ctx, ast.Load) and isinstance(expr.value, ast.Name):

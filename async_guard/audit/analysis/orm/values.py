@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from async_guard.audit.analysis.django_names import ASYNC_ORM_METHODS
+from async_guard.audit.analysis.nodes import descendants
 
 #: Queryset methods that return another lazy queryset (no query yet).
 LAZY_METHODS = frozenset(
@@ -168,7 +169,7 @@ def local_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     args = node.args
     names = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
     names.update(a.arg for a in (args.vararg, args.kwarg) if a is not None)
-    for child in ast.walk(node):
+    for child in descendants(node):
         if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
             names.add(child.id)
         elif (

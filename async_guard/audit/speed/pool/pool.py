@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import select
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from async_guard.audit.analysis.facts import FileFacts
@@ -18,7 +18,7 @@ from async_guard.audit.analysis.index import ProjectIndex
 from async_guard.audit.analysis.source import SourceProblem
 from async_guard.audit.config import Config
 from async_guard.audit.speed.pool import processes
-from async_guard.audit.speed.pool.worker import FileWorker, Loaded, Walked, serve
+from async_guard.audit.speed.pool.worker import FileWorker, Loaded, Walked, WalkItem, serve
 
 
 class WorkerPool:
@@ -180,10 +180,9 @@ class WorkerPool:
         self,
         index: ProjectIndex,
         aliased: frozenset[str] | None,
-        displays: list[str],
-        texts: Mapping[str, str],
+        items: Sequence[WalkItem],
     ) -> dict[str, Walked | SourceProblem]:
-        """Walk ``displays``, each where its tree is, one file at a time, largest first.
+        """Walk each file of ``items`` where its tree is, one file at a time, largest first.
 
         What a walk costs follows neither a file's size nor its parse (an async def
         with ORM work costs far more than a sync one), so a worker that has walked
@@ -192,26 +191,29 @@ class WorkerPool:
         walk does)."""
         if self.local is not None:
             self.local.use(index, aliased)
-            return self.local.walk(displays)
+            return self.local.walk([(display, triggered) for display, _, triggered in items])
         if index is not self.sent:  # each index crosses to the workers once, not per batch
             processes.broadcast(self.conns, ("use", index, aliased))
             self.sent = index
         slots = range(len(self.conns))
+        by_display = {item[0]: item for item in items}
+        texts = {display: text for display, text, _ in items}
         queues = [
             deque(
                 sorted(
-                    (d for d in displays if self.owner.get(d) == slot),
+                    (d for d in by_display if self.owner.get(d) == slot),
                     key=lambda d: -len(texts[d]),
                 )
             )
             for slot in slots
         ]
-        homeless = [d for d in displays if self.owner.get(d) not in slots]
+        homeless = [d for d in by_display if self.owner.get(d) not in slots]
         out: dict[str, Walked | SourceProblem] = {}
 
         def next_request(slot: int, flying: int) -> tuple[Any, ...] | None:
             if queues[slot]:
-                return ("walk", [queues[slot].popleft()])
+                display = queues[slot].popleft()
+                return ("walk", [(display, by_display[display][2])])
             if flying:
                 return None  # a text only to an idle worker (see _share: both pipes could fill)
             victim = max(slots, key=lambda s: sum(len(texts[d]) for d in queues[s]))
@@ -222,10 +224,24 @@ class WorkerPool:
             else:
                 return None
             self.owner[display] = slot
-            return ("walk_texts", [(display, texts[display])])
+            return ("walk_texts", [by_display[display]])
 
         self._dispatch(next_request, lambda slot, answer: out.update(answer))
         return out
+
+    def forget(self, displays: list[str]) -> None:
+        """Let the workers drop the trees of ``displays`` (they will not be walked)."""
+        if self.local is not None:
+            self.local.forget(displays)
+            return
+        shards: list[list[str]] = [[] for _ in self.conns]
+        for display in displays:
+            slot = self.owner.pop(display, None)
+            if slot is not None:
+                shards[slot].append(display)
+        for conn, shard in zip(self.conns, shards, strict=True):
+            if shard:
+                conn.send(("forget", shard))
 
     def stop(self) -> None:
         """Tell the workers to end (they free their trees on their own while the engine

@@ -30,6 +30,9 @@ from async_guard.audit.speed.skip import file_triggers
 from async_guard.audit.speed.words import alias_names, count_defs, import_renames, text_words
 from async_guard.audit.walk import FileWalk, walk_file
 
+#: A file to walk: its display path, its text, and whether it holds a trigger.
+WalkItem = tuple[str, str, bool]
+
 
 @dataclass
 class Walked:
@@ -183,20 +186,37 @@ class FileWorker:
         """The index the next walks ask, and the names files give something with ``as``."""
         self.index, self.aliased = index, aliased
 
-    def walk_texts(self, items: list[tuple[str, str]]) -> dict[str, Walked | SourceProblem]:
-        """Parse and walk files whose trees another worker kept (see ``WorkerPool.walk``)."""
-        self.parse([(display, text, True) for display, text in items])
-        return self.walk([display for display, _ in items])
-
-    def walk(self, displays: Iterable[str]) -> dict[str, Walked | SourceProblem]:
-        out: dict[str, Walked | SourceProblem] = {}
+    def forget(self, displays: list[str]) -> None:
         for display in displays:
+            self.trees.pop(display, None)
+
+    def walk_texts(self, items: Iterable[WalkItem]) -> dict[str, Walked | SourceProblem]:
+        """Parse and walk files whose trees are not here (see ``WorkerPool.walk``); the
+        facts of their text are known already."""
+        out: dict[str, Walked | SourceProblem] = {}
+        walks: list[tuple[str, bool]] = []
+        for display, text, triggered in items:
+            try:
+                self.trees[display] = SourceFile.from_text(text, display)
+            except SourceProblem as problem:
+                out[display] = problem
+            except RecursionError:
+                out[display] = too_deep()
+            else:
+                walks.append((display, triggered))
+        out.update(self.walk(walks))
+        return out
+
+    def walk(self, items: Iterable[tuple[str, bool]]) -> dict[str, Walked | SourceProblem]:
+        """Walk each ``(file, triggered)`` whose tree is here (see ``walk_file``)."""
+        out: dict[str, Walked | SourceProblem] = {}
+        for display, triggered in items:
             sf = self.trees.pop(display, None)
             if sf is None:
                 continue
             questions = JournaledQuestions(self.index, self.aliased)
             try:
-                walked = walk_file(sf, questions, self.config)
+                walked = walk_file(sf, questions, self.config, triggered=triggered)
             except RecursionError:
                 out[display] = too_deep()
             except Exception as exc:  # a rule's bug must not stop the run
@@ -216,6 +236,8 @@ def serve(conn: processes.Channel, config: Config) -> None:  # pragma: no cover 
         message = conn.recv()
         if message[0] == "use":
             worker.use(*message[1:])
+        elif message[0] == "forget":
+            worker.forget(message[1])  # no answer: nothing waits for it
         elif message[0] in ("load", "select", "renames", "parse", "texts_of", "walk", "walk_texts"):
             conn.send(getattr(worker, message[0])(*message[1:]))
         else:
