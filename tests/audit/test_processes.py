@@ -1,4 +1,4 @@
-"""The audit's worker processes (async_guard.audit.processes): real forked children."""
+"""The audit's worker processes (async_guard.audit.speed.pool.processes): real children."""
 
 from __future__ import annotations
 
@@ -39,6 +39,16 @@ def test_messages_larger_than_a_pipe_cross_both_ways() -> None:
     worker.channel.send(big)
     assert worker.channel.recv() == big
     worker.channel.send("stop")
+    assert worker.join(5) == 0
+
+
+def test_multiprocessing_starts_the_same_kind_of_worker() -> None:
+    """The way without ``fork`` (and the one benchmarks/pool_cost.py measures)."""
+    worker = processes.start_with_multiprocessing(echo, method="fork")
+    processes.broadcast([worker.channel], {"index": list(range(1000))})
+    assert worker.channel.recv() == {"index": list(range(1000))}
+    worker.channel.send("stop")
+    worker.release()  # waits for it: multiprocessing reaps its own
     assert worker.join(5) == 0
 
 

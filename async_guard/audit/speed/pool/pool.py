@@ -31,7 +31,7 @@ class WorkerPool:
         self.owner: dict[str, int] = {}  # display -> the worker that keeps its tree
         self.reader: dict[str, int] = {}  # display -> the worker that keeps its words
         self.conns: list[processes.Channel] = []
-        self.procs: list[processes.Worker] = []
+        self.procs: list[processes.Child] = []
         if self.local is None:
             for _ in range(jobs):
                 worker = processes.start(serve, config)

@@ -76,7 +76,7 @@ class Pipes:
             os.close(fd)
 
 
-#: Forked workers told to end that had not ended yet when let go (see ``Worker.release``).
+#: Forked workers told to end that had not ended yet when let go (see ``Child.release``).
 _EXITING: set[int] = set()
 
 
@@ -87,12 +87,12 @@ def broadcast(channels: list[Channel], obj: Any) -> None:
     for channel in channels:
         if isinstance(channel, Pipes):
             channel.send_pickled(data)
-        else:  # pragma: no cover - Windows: a multiprocessing connection
+        else:  # a multiprocessing connection (no ``fork``)
             channel.send(obj)
 
 
-class Worker:
-    """A started worker: its channel, and a way to wait for its end."""
+class Child:
+    """A started worker process: its channel, and a way to wait for its end."""
 
     def __init__(
         self, channel: Channel, join: Callable[[float], int | None], pid: int | None = None
@@ -112,7 +112,7 @@ class Worker:
         kept), and nothing waits on it: it is reaped when this process starts another
         worker or releases one, or by the system once this process has ended.
         """
-        if self.pid is None:  # pragma: no cover - Windows: multiprocessing reaps it
+        if self.pid is None:  # started by multiprocessing, which reaps it
             self.join(5)
             return
         if isinstance(self.channel, Pipes):
@@ -133,10 +133,10 @@ def reap(wait: bool = False) -> None:
             _EXITING.discard(pid)
 
 
-def start(target: Callable[..., None], *args: Any) -> Worker:
+def start(target: Callable[..., None], *args: Any) -> Child:
     """Run ``target(channel, *args)`` in a new process."""
     if not hasattr(os, "fork"):  # pragma: no cover - Windows
-        return _spawn(target, *args)
+        return start_with_multiprocessing(target, *args)
     reap()
     down_read, down_write = os.pipe()  # engine -> worker
     up_read, up_write = os.pipe()  # worker -> engine
@@ -168,14 +168,19 @@ def start(target: Callable[..., None], *args: Any) -> Worker:
                 return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
             time.sleep(0.001)
 
-    return Worker(channel, join, pid)
+    return Child(channel, join, pid)
 
 
-def _spawn(target: Callable[..., None], *args: Any) -> Worker:  # pragma: no cover - Windows
+def start_with_multiprocessing(
+    target: Callable[..., None], *args: Any, method: str = "spawn"
+) -> Child:
+    """Run ``target(channel, *args)`` in a process ``multiprocessing`` starts: where
+    there is no ``fork``, and in ``benchmarks/pool_cost.py``, which measures what the
+    standard library's machinery would cost the audit."""
     import multiprocessing
 
     parent, child = multiprocessing.Pipe()
-    process = multiprocessing.get_context("spawn").Process(
+    process = multiprocessing.get_context(method).Process(
         target=target, args=(child, *args), daemon=True
     )
     process.start()
@@ -184,4 +189,4 @@ def _spawn(target: Callable[..., None], *args: Any) -> Worker:  # pragma: no cov
         process.join(timeout)
         return process.exitcode
 
-    return Worker(parent, join)
+    return Child(parent, join)
