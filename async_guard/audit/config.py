@@ -45,6 +45,17 @@ class Config:
     registry_models: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = field(default=())
     #: Manager attribute names known from the app registry, beyond ``objects``.
     registry_managers: tuple[str, ...] = ()
+    #: Each model's relations from the app registry, reverse accessors included:
+    #: qualname -> ((attribute, kind, related model qualname), ...); kinds as
+    #: ``ProjectIndex.model_relations`` gives them.
+    registry_relations: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...] = ()
+    #: Each model's managers from the app registry: qualname -> ((attribute, classes
+    #: whose methods it offers), ...).
+    registry_model_managers: tuple[
+        tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...
+    ] = ()
+    #: ``settings.AUTH_USER_MODEL``'s class, from the app registry ("" without one).
+    registry_user_model: str = ""
     #: Folder of the pyproject.toml the globs are relative to ("" = current folder).
     root: str = ""
 

@@ -110,40 +110,69 @@ def test_evaluations_by_kind() -> None:
     facts = analyze(
         """
         async def f(x):
-            qs = Position.objects.filter(symbol="A")
-            if qs:
+            q1, q2, q3, q4, q5, q6, q7, q8, q9 = x
+            q1 = Position.objects.filter(symbol="A")
+            if q1:
                 pass
-            while page := qs[:10]:
+            while page := Position.objects.filter(symbol="B")[:10]:
                 break
-            y = x or qs
-            z = 1 if qs.values("symbol") else 2
-            w = qs[0]
-            ok = x not in qs
-            n = sorted(qs.iterator())
-            for i, p in enumerate(qs):
+            y = x or q1
+            z = 1 if q1.values("symbol") else 2
+            w = Position.objects.filter(symbol="C")[0]
+            ok = x not in Position.objects.filter(symbol="D")
+            n = sorted(Position.objects.iterator())
+            for i, p in enumerate(Position.objects.all()):
                 pass
-            again = qs
+            again = Position.objects.filter(symbol="E")
             len(again)
-            s = {p.symbol for p in qs}
-            d = {p: 1 for p in qs}
-            async for p in qs:
+            s = {p.symbol for p in Position.objects.all()}
+            d = {p: 1 for p in Position.objects.all()}
+            async for p in Position.objects.all():
                 pass
-            a = [p async for p in qs]
+            a = [p async for p in Position.objects.all()]
         """
     )
     got = sorted((n.lineno, ast.unparse(n)) for n in facts.evaluations.values())
     # line 1 is the models import, line 2 the blank line opening the body
     assert got == [
-        (5, "qs"),
-        (7, "(page := qs[:10])"),
-        (10, "qs.values('symbol')"),
-        (11, "qs[0]"),
-        (12, "x not in qs"),
-        (13, "sorted(qs.iterator())"),
-        (14, "enumerate(qs)"),
-        (17, "len(again)"),
-        (18, "qs"),
-        (19, "qs"),
+        (6, "q1"),
+        (8, "(page := Position.objects.filter(symbol='B')[:10])"),
+        (11, "q1.values('symbol')"),
+        (12, "Position.objects.filter(symbol='C')[0]"),
+        (13, "x not in Position.objects.filter(symbol='D')"),
+        (14, "sorted(Position.objects.iterator())"),
+        (15, "enumerate(Position.objects.all())"),
+        (18, "len(again)"),
+        (19, "Position.objects.all()"),
+        (20, "Position.objects.all()"),
+    ]
+
+
+def test_a_queryset_evaluated_once_is_read_from_memory_after() -> None:
+    facts = analyze(
+        """
+        async def f(x):
+            from asgiref.sync import sync_to_async
+            qs = Position.objects.filter(symbol="A")
+            rows = [p for p in qs]
+            again = (len(qs), bool(qs), qs[0], x in qs, qs.count(), qs.exists(), list(qs))
+            fresh = (qs.filter(quantity=1).count(), qs.get(pk=1), qs.all().exists())
+            done = Position.objects.filter(symbol="B")
+            await sync_to_async(list)(done)
+            for p in done:
+                pass
+            fetched = Position.objects.filter(symbol="C")
+            async for p in fetched:
+                pass
+            return len(fetched)
+        """
+    )
+    got = sorted((n.lineno, ast.unparse(n)) for n in facts.evaluations.values())
+    assert got == [
+        (6, "qs"),
+        (8, "qs.all().exists()"),
+        (8, "qs.filter(quantity=1).count()"),
+        (8, "qs.get(pk=1)"),
     ]
 
 

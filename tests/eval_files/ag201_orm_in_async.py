@@ -102,16 +102,23 @@ async def evaluations():
     qs = Position.objects.filter(symbol="QQQ")
     for position in qs:  # expect: AG201
         print(position)
-    symbols = [p.symbol for p in qs]  # expect: AG201
+    symbols = [p.symbol for p in Position.objects.filter(symbol="SPY")]  # expect: AG201
     rows = list(Position.objects.filter(quantity__gt=0))  # expect: AG201
-    n = len(qs)  # expect: AG201
-    has_any = bool(qs)  # expect: AG201
-    if qs:  # expect: AG201
+    n = len(Position.objects.filter(symbol="IWM"))  # expect: AG201
+    has_any = bool(Position.objects.filter(symbol="DIA"))  # expect: AG201
+    if Position.objects.filter(symbol="GLD"):  # expect: AG201
         pass
-    first = qs[0]  # expect: AG201
-    found = first in qs  # expect: AG201
+    first = Position.objects.filter(symbol="TLT")[0]  # expect: AG201
+    found = first in Position.objects.filter(symbol="TLT")  # expect: AG201
     ordered = sorted(Position.objects.all(), key=str)  # expect: AG201
     return symbols, rows, n, has_any, ordered, found
+
+
+async def evaluated_once_then_read_again():
+    # the first evaluation runs the query and keeps the rows: the reads after it run none
+    qs = Position.objects.filter(symbol="QQQ")
+    symbols = [p.symbol for p in qs]  # expect: AG201
+    return len(qs), bool(qs), qs[0], symbols[0] in qs, qs.count(), list(qs)
 
 
 async def evaluation_after_reassignment():

@@ -9,6 +9,7 @@ FIELD_KINDS = {
     "OneToOneField": "o2o",
     "ManyToManyField": "m2m",
     "ParentalKey": "fk",
+    "ParentalManyToManyField": "m2m",
     "TreeForeignKey": "fk",
 }
 #: Django's async ORM API (the ``a``-prefixed methods of managers, querysets, instances).
@@ -23,3 +24,19 @@ SYNC_TO_ASYNC = frozenset(
      "channels.db.database_sync_to_async"}
 )  # fmt: skip
 MANAGER_ATTRS = frozenset({"objects", "_default_manager", "_base_manager"})
+#: Calls that return a model class: ``get_user_model()``, ``apps.get_model(...)``.
+GET_USER_MODEL = frozenset(
+    {"django.contrib.auth.get_user_model", "django.contrib.auth.base_user.get_user_model"}
+)
+GET_MODEL = frozenset({"django.apps.apps.get_model", "django.apps.registry.apps.get_model"})
+#: A reference to ``settings.AUTH_USER_MODEL`` (in a relation field, or the user model).
+USER_MODEL_REF = "@user"
+AUTH_USER_MODEL = "django.conf.settings.AUTH_USER_MODEL"
+#: Django's URL routing functions: ``path(route, view)``.
+URL_FUNCTIONS = frozenset(
+    {"django.urls.path", "django.urls.re_path", "django.conf.urls.url",
+     "django.urls.conf.path", "django.urls.conf.re_path"}
+)  # fmt: skip
+#: Words a name of the class, or of one of its bases, holds when its methods may return
+#: querysets (managers, querysets, their mixins): only those methods are looked at.
+QUERYSET_CLASS_WORDS = ("Manager", "QuerySet", "Queryset", "Mixin")

@@ -86,6 +86,15 @@ def decorator_context(sf: SourceFile, node: ast.expr, task_decorators: Iterable[
 def class_bases(sf: SourceFile, node: ast.ClassDef) -> tuple[str, ...]:
     bases: list[str] = []
     for base in node.bases:
+        if (
+            isinstance(base, ast.Call)
+            and isinstance(base.func, ast.Attribute)
+            and base.func.attr == "from_queryset"
+        ):
+            # ``class OrderManager(Manager.from_queryset(OrderQuerySet))``
+            made = [sf.resolve(base.func.value), *(sf.resolve(a) for a in base.args[:1])]
+            bases.extend(name for name in made if name)
+            continue
         target = base.value if isinstance(base, ast.Subscript) else base
         name = sf.resolve(target)
         if name is None and isinstance(target, (ast.Name, ast.Attribute)):

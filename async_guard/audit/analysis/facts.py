@@ -13,9 +13,11 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from async_guard.audit.analysis import model_facts
 from async_guard.audit.analysis.django_names import (
     ASYNC_ORM_METHODS,
-    FIELD_KINDS,
+    GET_MODEL,
+    GET_USER_MODEL,
     MANAGER_ATTRS,
     SYNC_TO_ASYNC,
 )
@@ -34,6 +36,18 @@ LOOP_MAKERS = NEW_LOOP | GET_LOOP
 FACT_TRIGGERS = (
     "async", "asyncio", "async_to_sync", "AsyncToSync", "run_async", "run_until_complete",
     "get_event_loop", "new_event_loop", "sync_to_async", "SyncToAsync", *sorted(ASYNC_ORM_METHODS),
+)  # fmt: skip
+#: Words (in the meaning ``analysis.triggers`` gives them) without which a file's facts
+#: hold nothing of Django's model graph that another file's answer depends on with no
+#: lookup path to the file: a relation field (the reverse accessor it adds to the model
+#: it points to), ``AUTH_USER_MODEL``, a model bound by ``get_user_model()`` or
+#: ``apps.get_model()`` or a manager class made by ``from_queryset`` at module level
+#: (names no text test can find a definition of), a URLconf's routes. Whoever skips
+#: files reads every file that holds one of them for its facts.
+ROUTE_TRIGGERS = ("urlpatterns", "as_view", "router.register")
+GRAPH_TRIGGERS = (
+    "ForeignKey", "OneToOneField", "ManyToManyField", "ParentalKey", "AUTH_USER_MODEL",
+    "get_user_model", "get_model", "from_queryset", *ROUTE_TRIGGERS,
 )  # fmt: skip
 
 
@@ -71,7 +85,25 @@ class FileFacts:
     not_coroutines: set[str] = field(default_factory=set)
     classes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # qualname -> bases
     fields: dict[str, dict[str, str]] = field(default_factory=dict)
-    managers: dict[str, set[str]] = field(default_factory=dict)
+    #: Relation fields: class -> field -> (kind, target reference, related_name); the
+    #: reference as ``model_facts.model_reference`` writes it, related_name None when
+    #: absent and "?" when the code computes it.
+    relations: dict[str, dict[str, tuple[str, str, str | None]]] = field(default_factory=dict)
+    #: Classes whose ``Meta`` says ``abstract = True``; ``Meta.app_label``s.
+    abstract: set[str] = field(default_factory=set)
+    app_labels: dict[str, str] = field(default_factory=dict)
+    #: Managers declared in class bodies: class -> attribute -> the classes whose
+    #: methods the manager offers (its class; with ``as_manager``/``from_queryset``,
+    #: the queryset class).
+    managers: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    #: Methods of manager and queryset classes whose every return is a queryset.
+    queryset_methods: set[str] = field(default_factory=set)
+    #: Module-level names bound to a model by ``get_user_model()``/``apps.get_model()``.
+    model_refs: dict[str, str] = field(default_factory=dict)
+    #: The values of module-level ``AUTH_USER_MODEL`` assignments ("" if not a literal).
+    user_models: set[str] = field(default_factory=set)
+    #: Classes routed as views by a URLconf (``X.as_view()``, ``router.register``).
+    routed: set[str] = field(default_factory=set)
     calls: dict[str, set[str]] = field(default_factory=dict)
     entries: dict[str, str] = field(default_factory=dict)
     orm_refs: dict[str, set[str]] = field(default_factory=dict)
@@ -92,6 +124,7 @@ class FactCollector:
         self.may_bridge = TriggerTest(BRIDGE_TRIGGERS).search(sf.text) or sf.module.startswith(
             "asyncio"
         )
+        self.may_route = TriggerTest(ROUTE_TRIGGERS).search(sf.text)
 
     def _owner(self, scope: Scope) -> str:
         function = scope.function
@@ -105,6 +138,8 @@ class FactCollector:
 
     def visit_FunctionDef(self, node: ast.FunctionDef, scope: Scope) -> None:
         self.facts.functions[scope.qualname] = False
+        if model_facts.may_return_querysets(scope) and model_facts.returns_queryset(node):
+            self.facts.queryset_methods.add(scope.qualname)
         if scope.direct_context:
             self.facts.entries[scope.qualname] = scope.direct_context
 
@@ -127,26 +162,11 @@ class FactCollector:
 
     def visit_ClassDef(self, node: ast.ClassDef, scope: Scope) -> None:
         self.facts.classes[scope.qualname] = scope.bases
-        for stmt in node.body:
-            target: ast.expr | None = None
-            value: ast.expr | None = None
-            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
-                target, value = stmt.targets[0], stmt.value
-            elif isinstance(stmt, ast.AnnAssign):
-                target, value = stmt.target, stmt.value
-            if not isinstance(target, ast.Name) or not isinstance(value, ast.Call):
-                continue
-            called = self.sf.resolve(value.func) or ""
-            last = called.rsplit(".", 1)[-1] if called else getattr(value.func, "attr", "")
-            if last in FIELD_KINDS:
-                self.facts.fields.setdefault(scope.qualname, {})[target.id] = FIELD_KINDS[last]
-            elif last.endswith("Field"):
-                self.facts.fields.setdefault(scope.qualname, {})[target.id] = "field"
-            elif last.endswith("Manager") or (
-                isinstance(value.func, ast.Attribute)
-                and value.func.attr in ("as_manager", "from_queryset")
-            ):
-                self.facts.managers.setdefault(scope.qualname, set()).add(target.id)
+        model_facts.class_body(self.sf, node, scope.qualname, self.facts)
+
+    def visit_Assign(self, node: ast.Assign, scope: Scope) -> None:
+        if scope.kind == "module":
+            model_facts.module_assignment(self.sf, node, self.sf.module, self.facts)
 
     def visit_Call(self, node: ast.Call, scope: Scope) -> None:
         owner = self._owner(scope)
@@ -164,6 +184,8 @@ class FactCollector:
                 ref = callee_name(self.sf, scope, arg)
                 if ref:
                     calls.add(ref)
+        if self.may_route:
+            model_facts.route(self.sf, node, self.facts)
         if isinstance(node.func, ast.Attribute):
             if node.func.attr in ASYNC_ORM_METHODS:
                 self.facts.async_orm.add(owner)
@@ -175,7 +197,12 @@ class FactCollector:
 
     def visit_Attribute(self, node: ast.Attribute, scope: Scope) -> None:
         if node.attr in MANAGER_ATTRS:
-            receiver = callee_name(self.sf, scope, node.value)
+            value = node.value
+            receiver = callee_name(self.sf, scope, value)
+            if receiver is None and isinstance(value, ast.Call):
+                # ``get_user_model().objects``, ``apps.get_model(...).objects``: a model's
+                called = self.sf.resolve(value.func)
+                receiver = called if called in GET_USER_MODEL | GET_MODEL else None
             if receiver:
                 self.facts.orm_refs.setdefault(self._owner(scope), set()).add(receiver)
 

@@ -24,17 +24,24 @@ from collections.abc import Collection, Iterable
 from functools import cached_property
 from typing import Any
 
-from async_guard.audit.analysis.django_names import MANAGER_ATTRS, MODEL_ROOTS
+from async_guard.audit.analysis.contrib import contrib_facts
+from async_guard.audit.analysis.django_names import GET_MODEL, GET_USER_MODEL, MANAGER_ATTRS, MODEL_ROOTS
 from async_guard.audit.analysis.entrypoints import class_kind, method_context
 from async_guard.audit.analysis.facts import FileFacts
+from async_guard.audit.analysis.graph import ModelGraph
 from async_guard.audit.config import Config
+
+#: django.contrib's models, the same for every index (see ``analysis.contrib``).
+CONTRIB = contrib_facts()
 
 #: Lookups into modules the index knows of but has no facts for: (module, name, about types).
 Trail = set[tuple[str, str, bool]]
 _Touched = frozenset[tuple[str, str]]
+#: Calls whose result is surely a model (``get_user_model().objects`` is a manager).
+MODEL_FACTORIES = GET_USER_MODEL | GET_MODEL
 
 
-class ProjectIndex:
+class ProjectIndex(ModelGraph):
     """Merged facts of every file given (and of the app registry, when there is one)."""
 
     def __init__(
@@ -52,7 +59,14 @@ class ProjectIndex:
         self.not_coroutines: set[str] = set()
         self.classes: dict[str, tuple[str, ...]] = {}
         self.fields: dict[str, dict[str, str]] = {}
-        self.managers: dict[str, set[str]] = {}
+        self.relations: dict[str, dict[str, tuple[str, str, str | None]]] = {}
+        self.abstract: set[str] = set()
+        self.app_labels: dict[str, str] = {}
+        self.managers: dict[str, dict[str, tuple[str, ...]]] = {}
+        self.queryset_methods: set[str] = set()
+        self.model_refs: dict[str, str] = {}
+        self.user_models: set[str] = set()
+        self.routed: set[str] = set()
         self.calls: dict[str, set[str]] = {}
         self.entries: dict[str, str] = {}
         self.orm_refs: dict[str, set[str]] = {}
@@ -60,9 +74,16 @@ class ProjectIndex:
         self.facts: list[FileFacts] = []
         for item in facts:
             self.add(item)
+        for contrib in CONTRIB:  # the table wins over a copy of Django in the tree
+            for qualname in contrib.classes:
+                for table in (self.fields, self.relations, self.managers):
+                    table.pop(qualname, None)
+                self.abstract.discard(qualname)
+            self._merge(contrib)
         for qualname, model_fields in self.config.registry_models:
             self.classes.setdefault(qualname, ("django.db.models.Model",))
             self.fields.setdefault(qualname, {}).update(dict(model_fields))
+        self._graph_memos()
         self._contexts: dict[str, frozenset[str]] | None = None
         self._canonical_memo: dict[str, tuple[str, _Touched]] = {}
         self._model_memo: dict[str, tuple[bool, frozenset[tuple[str, str, bool]]]] = {}
@@ -76,6 +97,9 @@ class ProjectIndex:
     def add(self, facts: FileFacts) -> None:
         self.facts.append(facts)
         self.modules.setdefault(facts.module, {}).update(facts.imports)
+        self._merge(facts)
+
+    def _merge(self, facts: FileFacts) -> None:
         if facts.star_imports:
             self.stars.setdefault(facts.module, []).extend(facts.star_imports)
         self.functions.update(facts.functions)
@@ -84,7 +108,15 @@ class ProjectIndex:
         for name, values in facts.fields.items():
             self.fields.setdefault(name, {}).update(values)
         for name, managers in facts.managers.items():
-            self.managers.setdefault(name, set()).update(managers)
+            self.managers.setdefault(name, {}).update(managers)
+        for name, relations in facts.relations.items():
+            self.relations.setdefault(name, {}).update(relations)
+        self.abstract.update(facts.abstract)
+        self.app_labels.update(facts.app_labels)
+        self.queryset_methods.update(facts.queryset_methods)
+        self.model_refs.update(facts.model_refs)
+        self.user_models.update(facts.user_models)
+        self.routed.update(facts.routed)
         for name, callees in facts.calls.items():
             self.calls.setdefault(name, set()).update(callees)
         for name, context in facts.entries.items():
@@ -137,6 +169,11 @@ class ProjectIndex:
             seen.add(name)
             if name in self.functions or name in self.classes:
                 return name
+            if name in self.model_refs:  # ``User = get_user_model()``: the model it names
+                looked: Trail = set()
+                model = self.reference(self.model_refs[name], "", looked)
+                touched.update((module, looked_up) for module, looked_up, _ in looked)
+                return model or name
             parts = name.split(".")
             moved = False
             for i in range(len(parts) - 1, 0, -1):
@@ -254,7 +291,7 @@ class ProjectIndex:
             return frozenset()
         names = set(MANAGER_ATTRS) | set(self.config.registry_managers)
         for name in self._lineage(qualname, trail):
-            names |= self.managers.get(name, set())
+            names.update(self.managers.get(name, {}))
         return frozenset(names)
 
     # --- functions ---------------------------------------------------------------
@@ -268,8 +305,12 @@ class ProjectIndex:
         return self.functions.get(name, False) or name in self.config.known_async
 
     def class_role(self, qualname: str, trail: Trail | None = None) -> str | None:
-        """The framework role of a class through its bases in any file (command, view ...)."""
-        for name in self._lineage(qualname, trail):
+        """The framework role of a class through its bases in any file (command, view ...),
+        or ``view`` when a URLconf routes it."""
+        lineage = self._lineage(qualname, trail)
+        if self.routed and lineage[0] in self.routed_views(trail):
+            return "view"
+        for name in lineage:
             role = class_kind(self.classes.get(name, ()))
             if role is not None:
                 return role
@@ -345,6 +386,9 @@ class ProjectIndex:
         """True when the function reaches a model's manager, ``sync_to_async`` or the async ORM."""
         return any(
             name in self.async_orm
-            or any(self.is_model(ref, trail) for ref in self.orm_refs.get(name, ()))
+            or any(
+                ref in MODEL_FACTORIES or self.is_model(ref, trail)
+                for ref in self.orm_refs.get(name, ())
+            )
             for name in self.reachable(qualname, trail)
         )

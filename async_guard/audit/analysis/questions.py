@@ -27,6 +27,26 @@ class Questions(Protocol):
         """A model's manager attribute names (``objects`` and declared managers)."""
         ...
 
+    def model_relations(self, qualname: str) -> dict[str, tuple[str, str]]:
+        """A model's relations, inherited and reverse ones included: attribute ->
+        (kind, related model or "" when unknown). Kinds: ``fk``, ``o2o``, ``m2m``
+        (declared on the model), ``rfk``, ``ro2o``, ``rm2m`` (reverse accessors)."""
+        ...
+
+    def manager_sources(self, qualname: str) -> tuple[str, ...]:
+        """``<model>.<manager attribute>``: the classes whose methods the manager offers
+        (its class; the queryset class of ``as_manager()``/``from_queryset()``)."""
+        ...
+
+    def returns_queryset(self, qualname: str) -> bool:
+        """Method ``qualname`` of a manager or queryset class returns a queryset."""
+        ...
+
+    def model_named(self, qualname: str) -> str:
+        """The model a reference names: ``@user`` (``get_user_model()``,
+        ``settings.AUTH_USER_MODEL``) or ``label:app.Model``; "" when unknown."""
+        ...
+
     def is_coroutine_function(self, qualname: str) -> bool:
         """Calling ``qualname`` surely returns a coroutine."""
         ...
@@ -55,6 +75,10 @@ QUESTIONS = (
     "is_model",
     "model_fields",
     "model_managers",
+    "model_relations",
+    "manager_sources",
+    "returns_queryset",
+    "model_named",
     "is_coroutine_function",
     "class_role",
     "contexts_of",
@@ -63,5 +87,6 @@ QUESTIONS = (
 )
 #: Questions about what a name is (rather than what a function reaches).
 TYPE_QUESTIONS = frozenset(
-    {"is_model", "model_fields", "model_managers", "class_role", "is_coroutine_function"}
-)
+    {"is_model", "model_fields", "model_managers", "model_relations", "manager_sources",
+     "returns_queryset", "model_named", "class_role", "is_coroutine_function"}
+)  # fmt: skip

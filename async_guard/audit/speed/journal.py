@@ -85,6 +85,18 @@ class JournaledQuestions:
     def model_managers(self, qualname: str) -> frozenset[str]:
         return frozenset(self.ask("model_managers", qualname))
 
+    def model_relations(self, qualname: str) -> dict[str, tuple[str, str]]:
+        return dict(self.ask("model_relations", qualname))
+
+    def manager_sources(self, qualname: str) -> tuple[str, ...]:
+        return tuple(self.ask("manager_sources", qualname))
+
+    def returns_queryset(self, qualname: str) -> bool:
+        return bool(self.ask("returns_queryset", qualname))
+
+    def model_named(self, qualname: str) -> str:
+        return str(self.ask("model_named", qualname))
+
     def is_coroutine_function(self, qualname: str) -> bool:
         return bool(self.ask("is_coroutine_function", qualname))
 

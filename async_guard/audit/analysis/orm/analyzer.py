@@ -9,6 +9,7 @@ from dataclasses import replace
 from async_guard.audit.analysis.nodes import children, descendants
 from async_guard.audit.analysis.orm.classify import OrmTypes
 from async_guard.audit.analysis.orm.values import (
+    CACHE_READING,
     CONSUMERS,
     COROUTINE_METHODS,
     EVALUATING_METHODS,
@@ -20,6 +21,7 @@ from async_guard.audit.analysis.orm.values import (
     Binding,
     Instance,
     Instances,
+    ModelClass,
     OrmFacts,
     QuerySet,
     RelationRead,
@@ -29,7 +31,7 @@ from async_guard.audit.analysis.orm.values import (
     thread_insensitive,
 )
 from async_guard.audit.analysis.questions import Questions
-from async_guard.audit.analysis.source import SourceFile
+from async_guard.audit.analysis.source import SourceFile, dotted
 
 
 class OrmAnalyzer(OrmTypes):
@@ -69,10 +71,17 @@ class OrmAnalyzer(OrmTypes):
         positional = [*args.posonlyargs, *args.args]
         if owner_model is not None and positional and not self.static_or_class(node):
             self.env[positional[0].arg] = Instance(owner_model, parameter=True)
+        requests: set[str] = set()
         for arg in [*positional, *args.kwonlyargs]:
             model = self.annotation_model(arg.annotation)
             if model is not None:
                 self.env[arg.arg] = Instance(model, parameter=True)
+            elif arg.arg == "request" or (
+                arg.annotation is not None
+                and (dotted(arg.annotation) or "").endswith("Request")
+            ):
+                requests.add(arg.arg)
+        self.requests = frozenset(requests)
         self.statements(node.body)
         return self.facts
 
@@ -83,6 +92,7 @@ class OrmAnalyzer(OrmTypes):
         sub = OrmAnalyzer(self.sf, self.index, self.env, self.local_defs, self.depth + 1)
         if isinstance(node, ast.Lambda):
             sub.scope_node = self.scope_node
+            sub.requests = self.requests
             sub.expr(node.body)
             return sub.facts.evaluates
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -93,6 +103,23 @@ class OrmAnalyzer(OrmTypes):
 
     def evaluation(self, node: ast.expr) -> None:
         self.facts.evaluations[id(node)] = node
+
+    def reads(self, expr: ast.expr, node: ast.expr | None = None) -> None:
+        """``expr``, a queryset, is read whole (iterated, ``list()``, ``len()``, ``in``,
+        truth): a query unless its rows are in memory; a local then holds them."""
+        qs = self.queryset(expr)
+        if qs is None:
+            return
+        if not qs.cached:
+            self.evaluation(node if node is not None else expr)
+        self.fill(expr)
+
+    def fill(self, expr: ast.expr) -> None:
+        """A local queryset evaluated here keeps its rows: reading it again is no query."""
+        if isinstance(expr, ast.Name):
+            bound = self.env.get(expr.id)
+            if isinstance(bound, QuerySet):
+                self.env[expr.id] = replace(bound, cached=True)
 
     # --- statements ---------------------------------------------------------------------
 
@@ -167,12 +194,23 @@ class OrmAnalyzer(OrmTypes):
             self.expressions(n for n in children(stmt) if isinstance(n, ast.expr))
 
     def loop(self, stmt: ast.For | ast.AsyncFor) -> None:
-        if isinstance(stmt, ast.For) and self.iterates_queryset(stmt.iter):
-            self.evaluation(stmt.iter)
         self.expr(stmt.iter)
+        if isinstance(stmt, ast.For):
+            self.iterated(stmt.iter)
+        else:
+            self.fill(stmt.iter)  # ``async for`` fetches the rows in a thread, and keeps them
         self.bind_item(stmt.target, stmt.iter)
         self.statements(stmt.body)
         self.statements(stmt.orelse)
+
+    def iterated(self, iterable: ast.expr) -> None:
+        """``iterable`` is iterated by a sync ``for`` or comprehension."""
+        if self.queryset(iterable) is not None:
+            self.reads(iterable)
+        elif self.iterates_queryset(iterable):
+            assert isinstance(iterable, ast.Call)
+            for arg in iterable.args:
+                self.reads(arg, iterable)
 
     def bind_item(self, target: ast.expr, iterable: ast.expr) -> None:
         """Bind a loop's target to the instances ``iterable`` yields, if it surely does."""
@@ -209,6 +247,8 @@ class OrmAnalyzer(OrmTypes):
                     self.queryset(value)
                     or self.produced_instance(value)
                     or self.produced_instances(value)
+                    or self.produced_queryset(value)
+                    or self.model_binding(value)
                 )
             self.unbind_name(target.id)
             if bound is not None:
@@ -216,6 +256,12 @@ class OrmAnalyzer(OrmTypes):
         elif isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
                 self.bind(element, None)
+            # ``order, created = Order.objects.get_or_create(...)``
+            first = target.elts[0] if len(target.elts) == 2 else None
+            if value is not None and isinstance(first, ast.Name) and first.id not in self.opaque:
+                item = self.produced_instance(value, pair=True)
+                if item is not None:
+                    self.env[first.id] = item
         elif isinstance(target, ast.Starred):
             self.bind(target.value, None)
         elif isinstance(target, ast.Attribute):
@@ -229,6 +275,11 @@ class OrmAnalyzer(OrmTypes):
             self.expr(target.value)
             self.expr(target.slice)
 
+    def model_binding(self, value: ast.expr) -> ModelClass | None:
+        """``User = get_user_model()``: a local that names a model class."""
+        model = self.model_call(value) if isinstance(value, ast.Call) else None
+        return ModelClass(model) if model is not None else None
+
     # --- expressions -------------------------------------------------------------------
 
     def expressions(self, exprs: Iterable[ast.expr | None]) -> None:
@@ -237,9 +288,8 @@ class OrmAnalyzer(OrmTypes):
 
     def truth(self, expr: ast.expr) -> None:
         """``expr`` is tested for truth (``if``, ``while``, ``not``, ``and``/``or``)."""
-        if self.queryset(expr) is not None:
-            self.evaluation(expr)
         self.expr(expr)
+        self.reads(expr)
 
     def expr(self, expr: ast.expr | None) -> None:
         if expr is None or isinstance(expr, (ast.Name, ast.Constant, ast.Lambda)):
@@ -251,15 +301,17 @@ class OrmAnalyzer(OrmTypes):
         elif isinstance(expr, ast.Attribute):
             self.attribute(expr)
         elif isinstance(expr, ast.Subscript):
-            if not isinstance(expr.slice, ast.Slice) and self.queryset(expr.value) is not None:
-                self.evaluation(expr)
+            if not isinstance(expr.slice, ast.Slice):
+                qs = self.queryset(expr.value)
+                if qs is not None and not qs.cached:
+                    self.evaluation(expr)  # a query for that row (the rows are not kept)
             self.expr(expr.value)
             self.expr(expr.slice)
         elif isinstance(expr, ast.Compare):
-            for op, right in zip(expr.ops, expr.comparators, strict=True):
-                if isinstance(op, (ast.In, ast.NotIn)) and self.queryset(right) is not None:
-                    self.evaluation(expr)
             self.expressions([expr.left, *expr.comparators])
+            for op, right in zip(expr.ops, expr.comparators, strict=True):
+                if isinstance(op, (ast.In, ast.NotIn)):
+                    self.reads(right, expr)
         elif isinstance(expr, ast.BoolOp):
             for value in expr.values[:-1]:
                 self.truth(value)
@@ -276,26 +328,30 @@ class OrmAnalyzer(OrmTypes):
             self.expressions(n for n in children(expr) if isinstance(n, ast.expr))
 
     def attribute(self, expr: ast.Attribute) -> None:
-        if isinstance(expr.ctx, ast.Load) and isinstance(expr.value, ast.Name):
-            owner = self.env.get(expr.value.id)
-            if (
-                isinstance(owner, Instance)
-                and not owner.has_loaded(expr.attr)
-                and self.index.model_fields(owner.model).get(expr.attr) in RELATION_KINDS
-            ):
-                self.facts.relation_reads[id(expr)] = RelationRead(
-                    expr, expr.value.id, expr.attr, owner.model, owner.parameter
-                )
-        self.expr(expr.value)
+        value = expr.value
+        if isinstance(expr.ctx, ast.Load) and isinstance(value, (ast.Name, ast.Attribute)):
+            owner = self.env.get(value.id) if isinstance(value, ast.Name) else self.user_of(value)
+            if isinstance(owner, Instance):
+                relation = self.index.model_relations(owner.model).get(expr.attr)
+                if (
+                    relation is not None
+                    and relation[0] in RELATION_KINDS
+                    and not owner.has_loaded(expr.attr, relation[0])
+                ):
+                    self.facts.relation_reads[id(expr)] = RelationRead(
+                        expr, dotted(value) or "", expr.attr, owner.model, owner.parameter
+                    )
+        self.expr(value)
 
     def comprehension(
         self, expr: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
     ) -> None:
         saved = dict(self.env)
+        first = expr.generators[0].iter  # evaluated in the enclosing body
         for generator in expr.generators:
-            if not generator.is_async and self.iterates_queryset(generator.iter):
-                self.evaluation(generator.iter)
             self.expr(generator.iter)
+            if not generator.is_async:
+                self.iterated(generator.iter)
             self.bind_item(generator.target, generator.iter)
             for condition in generator.ifs:
                 self.truth(condition)
@@ -304,6 +360,7 @@ class OrmAnalyzer(OrmTypes):
         else:
             self.expr(expr.elt)
         self.env = saved
+        self.fill(first)
 
     def call(self, call: ast.Call) -> None:
         func = call.func
@@ -319,12 +376,20 @@ class OrmAnalyzer(OrmTypes):
                     self.evaluation(call)
                 elif func.attr in COROUTINE_METHODS:
                     self.facts.async_calls[id(call)] = call
-        elif (
-            self.builtin(func, CONSUMERS) and call.args and self.queryset(call.args[0]) is not None
-        ) or self.sf.resolve(func) in SHORTCUTS:
+        elif self.sf.resolve(func) in SHORTCUTS:
             self.evaluation(call)
         self.expr(func)
         self.expressions([*call.args, *(k.value for k in call.keywords)])
+        if call.args and self.builtin(func, CONSUMERS):
+            self.reads(call.args[0], call)
+        elif (
+            call.args
+            and isinstance(func, ast.Call)
+            and self.is_sync_to_async(func)
+            and func.args
+            and self.builtin(func.args[0], CONSUMERS)
+        ):
+            self.fill(call.args[0])  # ``await sync_to_async(list)(qs)``: its rows are kept
         if self.is_sync_to_async(call) and call.args and id(call.args[0]) in self.facts.evaluations:
             self.facts.wrapped_evaluations[id(call)] = call
         self.pool_thread(call)
@@ -355,6 +420,8 @@ class OrmAnalyzer(OrmTypes):
 
     @staticmethod
     def runs_query(qs: QuerySet, method: str) -> bool:
+        if qs.cached and method in CACHE_READING:
+            return False  # read from the rows in memory (or not surely a query)
         return method in EVALUATING_METHODS or (qs.related and method in RELATED_EVALUATING)
 
     def orm_callable(self, target: ast.expr) -> bool:

@@ -11,16 +11,22 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 
-from async_guard.audit.analysis.django_names import SYNC_TO_ASYNC
+from async_guard.audit.analysis.django_names import SYNC_TO_ASYNC, USER_MODEL_REF
+from async_guard.audit.analysis.model_facts import model_call_reference
 from async_guard.audit.analysis.orm.values import (
     ASYNC_INSTANCE_METHODS,
+    ASYNC_PAIR_METHODS,
     INSTANCE_METHODS,
     LAZY_METHODS,
+    MAKING_METHODS,
+    MANAGER_KINDS,
     OPTIONAL,
+    PAIR_METHODS,
     WRAPPERS,
     Binding,
     Instance,
     Instances,
+    ModelClass,
     QuerySet,
     apply_method,
     is_none,
@@ -43,6 +49,9 @@ class OrmTypes:
         # (collected on first need: most bodies never name a model or a builtin).
         self.scope_node: ast.FunctionDef | ast.AsyncFunctionDef | None = None
         self._shadowing: set[str] | None = None
+        #: The function's parameters that hold an HTTP request (named ``request``, or
+        #: annotated with a ``...Request`` class): their ``.user`` is the user model's.
+        self.requests: frozenset[str] = frozenset()
 
     def static_or_class(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         return any(
@@ -51,7 +60,14 @@ class OrmTypes:
         )
 
     def model_of(self, expr: ast.expr) -> str | None:
-        """The model class ``expr`` names (``Position``, ``models_mod.Position``), or None."""
+        """The model class ``expr`` names (``Position``, ``models_mod.Position``,
+        ``get_user_model()``, a local bound to one), or None."""
+        if isinstance(expr, ast.Name):
+            bound = self.env.get(expr.id)
+            if bound is not None:
+                return bound.model if isinstance(bound, ModelClass) else None
+        elif isinstance(expr, ast.Call):
+            return self.model_call(expr)
         root = expr
         while isinstance(root, ast.Attribute):
             root = root.value
@@ -61,6 +77,32 @@ class OrmTypes:
         if qualname is None or not self.index.is_model(qualname) or self.shadowed(root.id):
             return None
         return qualname
+
+    def model_call(self, call: ast.Call) -> str | None:
+        """The model ``get_user_model()`` or ``apps.get_model(...)`` returns, if known."""
+        if isinstance(call.func, ast.Name) and self.shadowed(call.func.id):
+            return None
+        reference = model_call_reference(self.sf, call)
+        return (self.index.model_named(reference) or None) if reference else None
+
+    def user_of(self, expr: ast.expr) -> Instance | None:
+        """``request.user`` (or ``self.request.user`` in a view's method): the user model's
+        instance, as the authentication middleware fetched it (no relation loaded)."""
+        if not (isinstance(expr, ast.Attribute) and expr.attr == "user"):
+            return None
+        holder = expr.value
+        if isinstance(holder, ast.Name):
+            if holder.id not in self.requests or holder.id in self.env:
+                return None
+        elif not (
+            isinstance(holder, ast.Attribute)
+            and holder.attr == "request"
+            and isinstance(holder.value, ast.Name)
+            and holder.value.id == "self"
+        ):
+            return None
+        model = self.index.model_named(USER_MODEL_REF)
+        return Instance(model) if model else None
 
     def shadowed(self, name: str) -> bool:
         """``name`` is a local of the analyzed function (so not the module-level thing)."""
@@ -97,25 +139,36 @@ class OrmTypes:
             return bound if isinstance(bound, QuerySet) else None
         if isinstance(expr, ast.Attribute):
             model = self.model_of(expr.value)
-            if model is not None and expr.attr in self.index.model_managers(model):
-                return QuerySet(model)
+            if model is not None:
+                if expr.attr not in self.index.model_managers(model):
+                    return None
+                return QuerySet(model, sources=self.index.manager_sources(f"{model}.{expr.attr}"))
             owner = self.instance(expr.value)
-            if owner is not None and self.index.model_fields(owner.model).get(expr.attr) == "m2m":
-                return QuerySet("", related=True)
+            if owner is not None:
+                relation = self.index.model_relations(owner.model).get(expr.attr)
+                if relation is not None and relation[0] in MANAGER_KINDS:
+                    # a related manager: its rows came with the instance if prefetched
+                    cached = owner.prefetched(expr.attr)
+                    return QuerySet(relation[1], related=True, cached=cached)
             return None
         if isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Slice):
             return self.queryset(expr.value)
         if isinstance(expr, ast.NamedExpr):
             return self.queryset(expr.value)
-        if (
-            isinstance(expr, ast.Call)
-            and isinstance(expr.func, ast.Attribute)
-            and expr.func.attr in LAZY_METHODS
-        ):
-            base = self.queryset(expr.func.value)
-            if base is None:
-                return None
-            return apply_method(base, expr.func.attr, expr)
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+            return self.method_result(expr.func.value, expr.func.attr, expr)
+        return None
+
+    def method_result(self, receiver: ast.expr, method: str, call: ast.Call) -> QuerySet | None:
+        """The queryset ``<receiver>.<method>(...)`` returns: a lazy queryset method's,
+        or a custom manager's or queryset's method whose body returns one."""
+        base = self.queryset(receiver)
+        if base is None:
+            return None
+        if method in LAZY_METHODS:
+            return apply_method(base, method, call)
+        if any(self.index.returns_queryset(f"{source}.{method}") for source in base.sources):
+            return QuerySet(base.model, sources=base.sources, related=base.related)
         return None
 
     def instance(self, expr: ast.expr) -> Instance | None:
@@ -128,14 +181,19 @@ class OrmTypes:
             if model is not None:
                 # A new instance: its relations are whatever the constructor was given.
                 return Instance(model, all_loaded=True)
+        elif isinstance(expr, ast.Attribute):
+            return self.user_of(expr)
         return None
 
-    def produced_instance(self, value: ast.expr) -> Instance | None:
+    def produced_instance(self, value: ast.expr, pair: bool = False) -> Instance | None:
         """The instance an assigned value yields: ``await qs.aget()``, ``qs.get()``,
-        ``await sync_to_async(qs.get)(...)``, a constructor call, another instance."""
-        direct = self.instance(value)
-        if direct is not None:
-            return direct
+        ``qs.create()``, ``await sync_to_async(qs.get)(...)``, ``await request.auser()``,
+        a constructor call, another instance. With ``pair``: the instance of the
+        ``(instance, created)`` pair ``get_or_create()`` and its kin return."""
+        if not pair:
+            direct = self.instance(value)
+            if direct is not None:
+                return direct
         awaited = isinstance(value, ast.Await)
         call = value.value if isinstance(value, ast.Await) else value
         if not isinstance(call, ast.Call):
@@ -143,6 +201,7 @@ class OrmTypes:
         func = call.func
         if (
             not awaited
+            and not pair
             and call.args
             and self.sf.resolve(func) == "django.shortcuts.get_object_or_404"
         ):
@@ -150,10 +209,14 @@ class OrmTypes:
             qs = QuerySet(model) if model is not None else self.queryset(call.args[0])
             return qs.instance() if qs is not None else None
         if isinstance(func, ast.Attribute):
-            methods = ASYNC_INSTANCE_METHODS if awaited else INSTANCE_METHODS
+            if awaited and not pair and func.attr == "auser" and not call.args:
+                return self.user_of(ast.Attribute(value=func.value, attr="user"))
+            if pair:
+                methods = ASYNC_PAIR_METHODS if awaited else PAIR_METHODS
+            else:
+                methods = ASYNC_INSTANCE_METHODS if awaited else INSTANCE_METHODS
             if func.attr in methods:
-                qs = self.queryset(func.value)
-                return qs.instance() if qs is not None else None
+                return self.fetched(func.value, func.attr)
             return None
         if (
             awaited
@@ -161,10 +224,34 @@ class OrmTypes:
             and self.is_sync_to_async(func)
             and func.args
             and isinstance(func.args[0], ast.Attribute)
-            and func.args[0].attr in INSTANCE_METHODS
+            and func.args[0].attr in (PAIR_METHODS if pair else INSTANCE_METHODS)
         ):
-            qs = self.queryset(func.args[0].value)
-            return qs.instance() if qs is not None else None
+            return self.fetched(func.args[0].value, func.args[0].attr)
+        return None
+
+    def fetched(self, receiver: ast.expr, method: str) -> Instance | None:
+        """The instance ``<receiver>.<method>()`` returns, if ``receiver`` is a queryset."""
+        qs = self.queryset(receiver)
+        item = qs.instance() if qs is not None else None
+        if item is not None and method in MAKING_METHODS:
+            # made here (maybe): its relations are whatever the code gave it
+            return Instance(item.model, all_loaded=True)
+        return item
+
+    def produced_queryset(self, value: ast.expr) -> QuerySet | None:
+        """``await sync_to_async(qs.filter)(...)``: the wrapped call builds a queryset in
+        a thread, and returns it lazy (it runs its query where it is evaluated)."""
+        if not (isinstance(value, ast.Await) and isinstance(value.value, ast.Call)):
+            return None
+        call = value.value
+        wrap = call.func
+        if (
+            isinstance(wrap, ast.Call)
+            and self.is_sync_to_async(wrap)
+            and wrap.args
+            and isinstance(wrap.args[0], ast.Attribute)
+        ):
+            return self.method_result(wrap.args[0].value, wrap.args[0].attr, call)
         return None
 
     def produced_instances(self, value: ast.expr) -> Instances | None:

@@ -34,9 +34,18 @@ EVALUATING_METHODS = frozenset(
 RELATED_EVALUATING = frozenset({"add", "remove", "clear", "set"})
 #: Django's shortcuts that run a query: (model or queryset, lookups) -> instance or list.
 SHORTCUTS = frozenset({"django.shortcuts.get_object_or_404", "django.shortcuts.get_list_or_404"})
-#: Of those, the ones that return one model instance.
-INSTANCE_METHODS = frozenset({"get", "first", "last", "earliest", "latest"})
+#: Of those, the ones that return one model instance ...
+INSTANCE_METHODS = frozenset({"get", "first", "last", "earliest", "latest", "create"})
+#: ... or an ``(instance, created)`` pair.
+PAIR_METHODS = frozenset({"get_or_create", "update_or_create"})
 ASYNC_INSTANCE_METHODS = frozenset(f"a{name}" for name in INSTANCE_METHODS)
+ASYNC_PAIR_METHODS = frozenset(f"a{name}" for name in PAIR_METHODS)
+#: Methods that make an instance whose relations are whatever the code gave it.
+MAKING_METHODS = frozenset({"create", "acreate", *PAIR_METHODS, *ASYNC_PAIR_METHODS})
+#: Queryset methods that read the rows of an evaluated queryset, with no new query.
+CACHE_READING = frozenset({"count", "exists", "first", "last"})
+#: Relations that give a related manager, and those read as one instance.
+MANAGER_KINDS = frozenset({"m2m", "rfk", "rm2m"})
 #: Model instance methods that run a query.
 INSTANCE_EVALUATING = frozenset({"save", "delete", "refresh_from_db"})
 #: Builtins that consume an iterable (or ask its length or truth) when called.
@@ -46,7 +55,8 @@ CONSUMERS = frozenset(
 )  # fmt: skip
 #: Builtins that wrap an iterable lazily: iterating them iterates the queryset.
 WRAPPERS = frozenset({"enumerate", "zip", "reversed", "iter", "map", "filter"})
-RELATION_KINDS = frozenset({"fk", "o2o"})
+#: Relations read as one related instance (a query on first access unless loaded).
+RELATION_KINDS = frozenset({"fk", "o2o", "ro2o"})
 #: The async API methods that return a coroutine (``aiterator()`` is an async generator).
 COROUTINE_METHODS = ASYNC_ORM_METHODS - {"aiterator"}
 OPTIONAL = ("typing.Optional", "typing_extensions.Optional")
@@ -54,19 +64,28 @@ OPTIONAL = ("typing.Optional", "typing_extensions.Optional")
 
 @dataclass(frozen=True)
 class QuerySet:
-    """A manager or lazy queryset of ``model``; ``loaded`` are the relations it selects."""
+    """A manager or lazy queryset of ``model`` ("" when not known); ``loaded`` are the
+    relations it selects or prefetches (``all_loaded``: every forward one, or some the
+    code computes; ``any_prefetched``: prefetched lookups the code computes)."""
 
     model: str
     loaded: frozenset[str] = frozenset()
     all_loaded: bool = False
     rows: bool = False  # values()/values_list(): yields dicts or tuples, not instances
-    #: A many-to-many related manager (``position.tags``); ``model`` is "" (not known).
+    #: A related manager (``order.lines``, ``user.groups``): ``add()``, ``remove()`` ...
+    #: run queries too.
     related: bool = False
+    #: The classes whose methods it offers (a custom manager, its queryset class).
+    sources: tuple[str, ...] = ()
+    #: Its rows are in memory already (evaluated above in the same function, or a
+    #: relation prefetched with the instance): reading them runs no query.
+    cached: bool = False
+    any_prefetched: bool = False
 
     def instance(self) -> Instance | None:
         if self.rows or not self.model:
             return None
-        return Instance(self.model, self.loaded, self.all_loaded)
+        return Instance(self.model, self.loaded, self.all_loaded, False, self.any_prefetched)
 
 
 @dataclass(frozen=True)
@@ -77,9 +96,24 @@ class Instance:
     loaded: frozenset[str] = frozenset()
     all_loaded: bool = False
     parameter: bool = False
+    any_prefetched: bool = False
 
-    def has_loaded(self, relation: str) -> bool:
-        return self.all_loaded or relation in self.loaded
+    def has_loaded(self, relation: str, kind: str = "fk") -> bool:
+        """The relation came with the instance (a reverse one-to-one only when named)."""
+        if relation in self.loaded or self.any_prefetched:
+            return True
+        return self.all_loaded and kind != "ro2o"
+
+    def prefetched(self, relation: str) -> bool:
+        """A many-valued relation whose rows came with the instance (prefetch_related)."""
+        return relation in self.loaded or self.any_prefetched
+
+
+@dataclass(frozen=True)
+class ModelClass:
+    """A local name bound to a model class (``User = get_user_model()``)."""
+
+    model: str
 
 
 @dataclass(frozen=True)
@@ -89,7 +123,7 @@ class Instances:
     item: Instance
 
 
-Binding = QuerySet | Instance | Instances
+Binding = QuerySet | Instance | Instances | ModelClass
 
 
 @dataclass(frozen=True)
@@ -119,6 +153,10 @@ class OrmFacts:
 
 
 def apply_method(base: QuerySet, method: str, call: ast.Call) -> QuerySet:
+    if base.cached and not (base.related and method == "all"):
+        # a new queryset: the rows read before are not its rows (but a prefetched
+        # relation's ``all()`` reads what was prefetched)
+        base = replace(base, cached=False)
     if method in ROW_METHODS:
         return replace(base, rows=True)
     if method not in ("select_related", "prefetch_related"):
@@ -134,7 +172,8 @@ def apply_method(base: QuerySet, method: str, call: ast.Call) -> QuerySet:
         if isinstance(arg, ast.Call) and arg.args:
             lookup = arg.args[0]
         if not (isinstance(lookup, ast.Constant) and isinstance(lookup.value, str)):
-            return replace(base, all_loaded=True)  # a lookup the code computes: unsure
+            # a lookup the code computes: unsure
+            return replace(base, all_loaded=True, any_prefetched=True)
         loaded.add(lookup.value.split("__", 1)[0])
     return replace(base, loaded=frozenset(loaded))
 
