@@ -11,7 +11,7 @@ import gc
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from async_guard.audit.analysis.facts import FileFacts, collect_facts
+from async_guard.audit.analysis.facts import GRAPH_TRIGGERS, FileFacts, collect_facts
 from async_guard.audit.analysis.index import ProjectIndex
 from async_guard.audit.analysis.source import (
     SourceFile,
@@ -85,6 +85,9 @@ class FileWorker:
         # chosen by ``select`` as candidates, or as partial files
         self.candidates: set[str] = set()
         self.partial: set[str] = set()
+        #: Files without a trigger that hold a word of the model graph: read for their
+        #: facts (as partial files) by the first ``select``.
+        self.graph: set[str] = set()
         self.asked: tuple[set[bytes], dict[bytes, set[bytes]]] | None = None
         self.index = ProjectIndex()
         self.aliased: frozenset[str] | None = None
@@ -95,6 +98,7 @@ class FileWorker:
         cache may have them); without, hashing every byte buys nothing, and a full
         file is parsed at once (and its tree kept for the walk)."""
         hits = TriggerTest(file_triggers(self.config)) if self.config.skip else None
+        graph = TriggerTest(GRAPH_TRIGGERS)
         out: list[Loaded] = []
         for path, display in items:
             try:
@@ -120,6 +124,8 @@ class FileWorker:
             else:
                 self.words[display] = text_words(text)
                 loaded.defs = count_defs(text)
+                if graph.search(text):
+                    self.graph.add(display)
                 if not ship:
                     loaded.text = None
             out.append(loaded)
@@ -147,7 +153,9 @@ class FileWorker:
             ):
                 self.candidates.add(display)
                 candidates.append(display)
-            elif display not in self.partial and self.modules[display] in modules:
+            elif display not in self.partial and (
+                self.modules[display] in modules or display in self.graph
+            ):
                 self.partial.add(display)
                 partial.append(display)
         return candidates, partial
