@@ -449,6 +449,156 @@ PROJECTS: dict[str, Project] = {
         },
         frozenset({("use.py", "AG301")}),
     ),
+    # The model graph: a reverse accessor is declared in the file of the *other* model,
+    # which no lookup from the async code reaches, and which holds no trigger.
+    "reverse-relation-declared-elsewhere": Project(
+        {
+            "shop/__init__.py": "",
+            "shop/models.py": "from django.db import models\n\n\n"
+            "class Order(models.Model):\n    total = models.IntegerField()\n",
+            "lines/__init__.py": "",
+            "lines/models.py": """\
+                from django.db import models
+
+
+                class Line(models.Model):
+                    order = models.ForeignKey("shop.Order", related_name="lines",
+                                              on_delete=models.CASCADE)
+
+
+                class Note(models.Model):
+                    order = models.ForeignKey("shop.Order", on_delete=models.CASCADE)
+
+
+                class Invoice(models.Model):
+                    order = models.OneToOneField("shop.Order", on_delete=models.CASCADE)
+                """,
+            "shop/views.py": """\
+                from shop.models import Order
+
+
+                async def detail(pk):
+                    order = await Order.objects.aget(pk=pk)
+                    return order.lines.count(), list(order.note_set.all()), order.invoice
+                """,
+        },
+        frozenset({("views.py", "AG201"), ("views.py", "AG202")}),
+    ),
+    # A custom queryset class in a module that neither the models nor the code name a
+    # trigger in, and a manager class made by ``from_queryset`` at module level.
+    "custom-manager-in-another-module": Project(
+        {
+            "shop/__init__.py": "",
+            "shop/querysets.py": """\
+                from django.db import models
+
+
+                class OrderQuerySet(models.QuerySet):
+                    def open(self):
+                        return self.filter(status="open")
+
+
+                class OrderManager(models.Manager):
+                    def recent(self):
+                        return self.order_by("-pk")
+
+
+                RecentOrders = OrderManager.from_queryset(OrderQuerySet)
+                """,
+            "shop/models.py": """\
+                from django.db import models
+
+                from shop.querysets import OrderQuerySet, RecentOrders
+
+
+                class Order(models.Model):
+                    status = models.CharField(max_length=10)
+                    objects = OrderQuerySet.as_manager()
+                    recent_orders = RecentOrders()
+                """,
+            "shop/views.py": """\
+                from shop.models import Order
+
+
+                async def open_orders():
+                    return list(Order.objects.open()), Order.recent_orders.recent().open().count()
+                """,
+        },
+        frozenset({("views.py", "AG201")}),
+    ),
+    # The user model named by the settings module, its reverse one-to-one declared in a
+    # third app, and the model bound by ``get_user_model()`` in a helper module.
+    "user-model-from-settings": Project(
+        {
+            "config/__init__.py": "",
+            "config/settings.py": 'AUTH_USER_MODEL = "accounts.Member"\n',
+            "accounts/__init__.py": "",
+            "accounts/models.py": "from django.contrib.auth.models import AbstractUser\n\n\n"
+            "class Member(AbstractUser):\n    pass\n",
+            "profiles/__init__.py": "",
+            "profiles/models.py": """\
+                from django.conf import settings
+                from django.db import models
+
+
+                class Profile(models.Model):
+                    user = models.OneToOneField(settings.AUTH_USER_MODEL, related_name="profile",
+                                                on_delete=models.CASCADE)
+                """,
+            "accounts/utils.py": "from django.contrib.auth import get_user_model\n\n"
+            "User = get_user_model()\n",
+            "accounts/views.py": """\
+                from accounts.utils import User
+
+
+                async def me(request):
+                    user = await request.auser()
+                    return user.profile, User.objects.count(), request.user.groups.count()
+                """,
+        },
+        frozenset({("views.py", "AG201"), ("views.py", "AG202")}),
+    ),
+    # Views routed by a URLconf in another file: a function whatever its name or file,
+    # a class through ``as_view()`` whatever its bases.
+    "urlconf-view-in-another-file": Project(
+        {
+            "site/__init__.py": "",
+            "site/urls.py": """\
+                from django.urls import path
+
+                from site import handlers
+
+                urlpatterns = [
+                    path("orders/<int:pk>/", handlers.show),
+                    path("sync/", handlers.Refresher.as_view()),
+                ]
+                """,
+            "site/handlers.py": """\
+                from site.jobs import refresh
+
+
+                def show(req, pk):
+                    return refresh(pk)
+
+
+                class Refresher:
+                    def post(self, req):
+                        return refresh(0)
+                """,
+            "site/jobs.py": """\
+                import asyncio
+
+
+                async def pull(pk):
+                    return pk
+
+
+                def refresh(pk):
+                    return asyncio.run(pull(pk))
+                """,
+        },
+        frozenset({("jobs.py", "AG101")}),
+    ),
 }
 
 

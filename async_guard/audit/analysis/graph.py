@@ -39,6 +39,7 @@ Relation = tuple[str, str]
 #: The accessor a relation of each kind adds to its target.
 REVERSE_KINDS = {"fk": "rfk", "m2m": "rm2m", "o2o": "ro2o"}
 DEFAULT_USER = "django.contrib.auth.models.User"
+MANAGER_SUFFIXES = ("Manager", "QuerySet", "Queryset")
 
 
 class ModelGraph:
@@ -267,6 +268,16 @@ class ModelGraph:
         if trail is not None:
             trail.update(looked)
         return found
+
+    def is_manager(self, sources: tuple[str, ...], trail: Trail | None) -> bool:
+        """A class attribute made by calling ``sources`` is a manager: one of them, or a
+        base of theirs, is named like a manager or a queryset class."""
+        for source in sources:
+            if source.endswith(MANAGER_SUFFIXES):
+                return True
+            if any(b.endswith(MANAGER_SUFFIXES) for b in self._lineage(source, trail)):
+                return True
+        return False
 
     def returns_queryset(self, qualname: str, trail: Trail | None = None) -> bool:
         """Method ``qualname`` (of a manager or queryset class, maybe inherited)

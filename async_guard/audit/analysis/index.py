@@ -291,7 +291,9 @@ class ProjectIndex(ModelGraph):
             return frozenset()
         names = set(MANAGER_ATTRS) | set(self.config.registry_managers)
         for name in self._lineage(qualname, trail):
-            names.update(self.managers.get(name, {}))
+            for attr, sources in self.managers.get(name, {}).items():
+                if self.is_manager(sources, trail):
+                    names.add(attr)
         return frozenset(names)
 
     # --- functions ---------------------------------------------------------------

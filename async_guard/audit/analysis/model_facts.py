@@ -120,8 +120,8 @@ def class_body(sf: SourceFile, node: ast.ClassDef, qualname: str, facts: FileFac
 
 def manager_sources(sf: SourceFile, value: ast.Call) -> tuple[str, ...] | None:
     """The classes whose methods a manager assigned in a class body offers, or None
-    when ``value`` makes no manager: ``OrderManager()``, ``QS.as_manager()``,
-    ``Manager.from_queryset(QS)()``."""
+    when ``value`` surely makes no manager: ``OrderManager()``, ``QS.as_manager()``,
+    ``Manager.from_queryset(QS)()``, ``Orders()`` (a manager if its bases say so)."""
     func = value.func
     if isinstance(func, ast.Attribute) and func.attr == "as_manager":
         source = sf.resolve(func.value)
@@ -136,6 +136,9 @@ def manager_sources(sf: SourceFile, value: ast.Call) -> tuple[str, ...] | None:
     last = called.rsplit(".", 1)[-1] if called else getattr(func, "attr", "")
     if last.endswith("Manager"):
         return (called,) if called else ()
+    if called and last[:1].isupper():
+        # a class whose bases may make it a manager (the index decides, from its bases)
+        return (called,)
     return None
 
 
