@@ -2,8 +2,9 @@
 
 Takes the options of ``async-guard check``. With no paths it audits the
 project's own apps (those whose files lie under ``BASE_DIR``, never
-site-packages). It adds every installed model, its managers and its relation
-fields from the app registry to the index (the scanned code is still never
+site-packages). It adds every installed model, its managers (and the classes
+whose methods they offer), its relation fields and reverse accessors, and the
+user model from the app registry to the index (the scanned code is still never
 imported by the audit: the registry is already loaded by Django), and reads
 ``ASYNC_GUARD["AUDIT"]`` (command-line options win).
 """
@@ -39,15 +40,32 @@ def project_app_paths() -> list[str]:
     return sorted(set(found))
 
 
+def _qualname(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 def registry_facts() -> dict[str, Any]:
-    """Models (qualname -> field kinds) and manager names from the app registry."""
+    """What the app registry knows of every installed model (third-party apps
+    included): its fields, its relations both ways (reverse accessors as Django named
+    them, hidden ones left out) and its managers with the classes whose methods they
+    offer, and the user model. Django loaded all of it already: nothing is imported
+    for the audit."""
     models: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+    relations: list[tuple[str, tuple[tuple[str, str, str], ...]]] = []
+    model_managers: list[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]] = []
     managers: set[str] = set()
     for model in apps.get_models(include_auto_created=False):
+        qualname = _qualname(model)
         fields: list[tuple[str, str]] = []
+        related: list[tuple[str, str, str]] = []
         for field in model._meta.get_fields():
             if field.auto_created and not field.concrete:
-                continue  # reverse relations: reached through managers, not attributes
+                # a reverse relation: the accessor Django put on this model
+                accessor = field.get_accessor_name() if not field.hidden else None
+                if accessor and field.related_model is not None:
+                    kind = "ro2o" if field.one_to_one else "rm2m" if field.many_to_many else "rfk"
+                    related.append((accessor, kind, _qualname(field.related_model)))
+                continue
             if field.one_to_one:
                 kind = "o2o"
             elif field.many_to_one:
@@ -57,9 +75,39 @@ def registry_facts() -> dict[str, Any]:
             else:
                 kind = "field"
             fields.append((field.name, kind))
-        models.append((f"{model.__module__}.{model.__qualname__}", tuple(sorted(fields))))
-        managers.update(manager.name for manager in model._meta.managers if manager.name)
-    return {"registry_models": tuple(sorted(models)), "registry_managers": tuple(sorted(managers))}
+            target = getattr(field, "related_model", None)
+            if kind != "field" and isinstance(target, type):
+                related.append((field.name, kind, _qualname(target)))
+        models.append((qualname, tuple(sorted(fields))))
+        relations.append((qualname, tuple(sorted(related))))
+        declared: list[tuple[str, tuple[str, ...]]] = []
+        for manager in model._meta.managers:
+            if not manager.name:
+                continue
+            managers.add(manager.name)
+            sources = [_qualname(type(manager))]
+            queryset_class = getattr(manager, "_queryset_class", None)
+            if isinstance(queryset_class, type):
+                sources.append(_qualname(queryset_class))
+            declared.append((manager.name, tuple(sources)))
+        model_managers.append((qualname, tuple(sorted(declared))))
+    return {
+        "registry_models": tuple(sorted(models)),
+        "registry_managers": tuple(sorted(managers)),
+        "registry_relations": tuple(sorted(relations)),
+        "registry_model_managers": tuple(sorted(model_managers)),
+        "registry_user_model": _user_model(),
+    }
+
+
+def _user_model() -> str:
+    """``settings.AUTH_USER_MODEL``'s class, or "" when auth is not installed."""
+    try:
+        from django.contrib.auth import get_user_model
+
+        return _qualname(get_user_model())
+    except Exception:  # ImproperlyConfigured, or auth's models not installed
+        return ""
 
 
 class Command(BaseCommand):
