@@ -51,9 +51,7 @@ class Config:
     registry_relations: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...] = ()
     #: Each model's managers from the app registry: qualname -> ((attribute, classes
     #: whose methods it offers), ...).
-    registry_model_managers: tuple[
-        tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...
-    ] = ()
+    registry_model_managers: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
     #: ``settings.AUTH_USER_MODEL``'s class, from the app registry ("" without one).
     registry_user_model: str = ""
     #: Folder of the pyproject.toml the globs are relative to ("" = current folder).

@@ -25,7 +25,12 @@ from functools import cached_property
 from typing import Any
 
 from async_guard.audit.analysis.contrib import contrib_facts
-from async_guard.audit.analysis.django_names import GET_MODEL, GET_USER_MODEL, MANAGER_ATTRS, MODEL_ROOTS
+from async_guard.audit.analysis.django_names import (
+    GET_MODEL,
+    GET_USER_MODEL,
+    MANAGER_ATTRS,
+    MODEL_ROOTS,
+)
 from async_guard.audit.analysis.entrypoints import class_kind, method_context
 from async_guard.audit.analysis.facts import FileFacts
 from async_guard.audit.analysis.graph import ModelGraph

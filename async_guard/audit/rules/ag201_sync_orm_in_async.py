@@ -26,12 +26,26 @@ class SyncOrmInAsync(Rule):
     `get_or_create()`, `update()`, `delete()`, `earliest()`, `latest()`,
     `in_bulk()`, `aggregate()`, an instance's `save()`, `delete()` or
     `refresh_from_db()`, a `for` loop or comprehension over a queryset, `list()`,
-    `len()`, `bool()`, `if qs:`, `x in qs`, `qs[0]`, a many-to-many manager's
+    `len()`, `bool()`, `if qs:`, `x in qs`, `qs[0]`, a related manager's
     `add()`/`remove()`/`clear()`/`set()`, `get_object_or_404()`.
+
+    Querysets come from a model's managers (`objects`, declared ones, custom
+    managers and `QuerySet.as_manager()`, `_default_manager`), from a custom
+    manager's or queryset's method whose body returns one (`Order.objects.open()`),
+    from `await sync_to_async(Order.objects.filter)(...)` (still lazy: it runs
+    where it is evaluated), and from related managers: a reverse foreign key or
+    many-to-many (`order.lines.all()`, `order.line_set.count()`,
+    `user.groups.exists()`, `group.user_set.all()`) on an instance, whether it
+    was fetched (`get()`, `create()`, `get_or_create()`, their awaited async
+    twins, a loop over a queryset), annotated as a parameter, or is
+    `request.user`.
 
     Building a queryset (`filter()`, `exclude()`, `order_by()`,
     `select_related()`, slicing) runs nothing and is not reported; neither is the
-    `a`-prefixed async API (`aget()`, `acount()`, `asave()`...) nor `async for`.
+    `a`-prefixed async API (`aget()`, `acount()`, `asave()`...) nor `async for`,
+    nor reading rows already in memory: a relation prefetched with the instance
+    (`prefetch_related("lines")`, then `order.lines.all()`), or a queryset
+    evaluated earlier in the same function (`rows = list(qs)`, then `len(qs)`).
     Only managers of classes known to be Django models count (`bucket.objects` of
     boto3 is not the ORM), and code in a nested sync `def` or a `lambda` is not
     in the async function: it runs where it is called.

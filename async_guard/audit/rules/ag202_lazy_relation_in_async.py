@@ -21,9 +21,11 @@ class LazyRelationInAsync(Rule):
     synchronous query. Inside `async def` it raises `SynchronousOnlyOperation`
     unless the relation came with the instance (`select_related()` or
     `prefetch_related()` of that relation). Typical cases: `account.user` on an
-    account an async service fetched with a plain `aget()`, and a `Position`
+    account an async service fetched with a plain `aget()`, a `Position`
     fetched in sync code without `select_related('user')` and passed to an
-    async helper that reads `position.user`.
+    async helper that reads `position.user`, and a reverse one-to-one such as
+    `user.profile` on `await request.auser()` (the authentication middleware
+    loads the user alone).
 
     Reported when the instance was fetched in the same function without loading
     that relation (an error), and when it came in as a parameter annotated with a

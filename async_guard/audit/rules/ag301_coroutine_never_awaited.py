@@ -30,7 +30,8 @@ class CoroutineNeverAwaited(Rule):
 
     Reported for calls to functions defined `async def` anywhere in the scanned
     tree (through imports, and `self.method()` on the same class), Django's
-    `a`-prefixed ORM methods on a model's manager, queryset or instance, and
+    `a`-prefixed ORM methods on a model's manager, queryset, instance or related
+    manager (`order.lines.acount()`, `user.groups.aadd(group)`), and
     names configured as `known-async`, when the call's result is thrown away (a
     statement on its own), tested for truth (`if coro():` is always true), or
     assigned to a name the function never reads. Handing the coroutine to

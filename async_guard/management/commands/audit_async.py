@@ -18,6 +18,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.db.models import ForeignObjectRel
 
 from async_guard.audit.check import add_check_arguments, run_check
 
@@ -59,10 +60,10 @@ def registry_facts() -> dict[str, Any]:
         fields: list[tuple[str, str]] = []
         related: list[tuple[str, str, str]] = []
         for field in model._meta.get_fields():
-            if field.auto_created and not field.concrete:
+            if isinstance(field, ForeignObjectRel):
                 # a reverse relation: the accessor Django put on this model
-                accessor = field.get_accessor_name() if not field.hidden else None
-                if accessor and field.related_model is not None:
+                accessor = None if field.hidden else field.get_accessor_name()
+                if accessor and isinstance(field.related_model, type):
                     kind = "ro2o" if field.one_to_one else "rm2m" if field.many_to_many else "rfk"
                     related.append((accessor, kind, _qualname(field.related_model)))
                 continue

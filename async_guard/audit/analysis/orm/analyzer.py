@@ -77,8 +77,7 @@ class OrmAnalyzer(OrmTypes):
             if model is not None:
                 self.env[arg.arg] = Instance(model, parameter=True)
             elif arg.arg == "request" or (
-                arg.annotation is not None
-                and (dotted(arg.annotation) or "").endswith("Request")
+                arg.annotation is not None and (dotted(arg.annotation) or "").endswith("Request")
             ):
                 requests.add(arg.arg)
         self.requests = frozenset(requests)
