@@ -11,6 +11,7 @@ they are cached with it.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 from async_guard.audit.analysis import model_facts
@@ -37,18 +38,35 @@ FACT_TRIGGERS = (
     "async", "asyncio", "async_to_sync", "AsyncToSync", "run_async", "run_until_complete",
     "get_event_loop", "new_event_loop", "sync_to_async", "SyncToAsync", *sorted(ASYNC_ORM_METHODS),
 )  # fmt: skip
-#: Words (in the meaning ``analysis.triggers`` gives them) without which a file's facts
-#: hold nothing of Django's model graph that another file's answer depends on with no
-#: lookup path to the file: a relation field (the reverse accessor it adds to the model
-#: it points to), ``AUTH_USER_MODEL``, a model bound by ``get_user_model()`` or
-#: ``apps.get_model()`` or a manager class made by ``from_queryset`` at module level
-#: (names no text test can find a definition of), a URLconf's routes. Whoever skips
-#: files reads every file that holds one of them for its facts.
-ROUTE_TRIGGERS = ("urlpatterns", "as_view", "router.register")
+#: Words without which a file's facts hold nothing of Django's model graph that another
+#: file's answer depends on with no lookup path to the file: a relation field assigned
+#: (the reverse accessor it adds to the model it points to), ``AUTH_USER_MODEL`` set at
+#: module level, a module-level name bound by ``get_user_model()``/``apps.get_model()``
+#: or a manager class made by ``from_queryset()`` (names no text test finds a definition
+#: of), a URLconf's routes. Whoever skips files reads every file whose text
+#: ``holds_graph_facts`` for its facts; the fact collector records those facts only in
+#: such files, so a file the test rules out surely holds none.
 GRAPH_TRIGGERS = (
     "ForeignKey", "OneToOneField", "ManyToManyField", "ParentalKey", "AUTH_USER_MODEL",
-    "get_user_model", "get_model", "from_queryset", *ROUTE_TRIGGERS,
+    "get_user_model", "get_model", "from_queryset", "urlpatterns", "router.register",
 )  # fmt: skip
+_GRAPH_SCREEN = TriggerTest(GRAPH_TRIGGERS)
+_GRAPH_PATTERN = re.compile(
+    # a relation field assigned in a class body (not in a comment)
+    r"^[ \t]+\w+[ \t]*(?::[^=\n]*)?=[ \t]*(?:[\w.]+\.)?(?:ForeignKey|OneToOneField"
+    r"|ManyToManyField|ParentalKey|ParentalManyToManyField|TreeForeignKey)[ \t]*\("
+    # module-level settings, model names and manager classes
+    r"|^AUTH_USER_MODEL[ \t]*="
+    r"|^\w+[ \t]*=[ \t]*(?:[\w.]+\.)?(?:get_user_model|get_model|from_queryset)[ \t]*\("
+    # a URLconf, or a router's registrations
+    r"|^urlpatterns\b|^\w*router\.register",
+    re.MULTILINE,
+)
+
+
+def holds_graph_facts(text: str) -> bool:
+    """``text`` may hold a fact of the model graph (see ``GRAPH_TRIGGERS``)."""
+    return _GRAPH_SCREEN.search(text) and _GRAPH_PATTERN.search(text) is not None
 
 
 def callee_name(sf: SourceFile, scope: Scope, expr: ast.AST) -> str | None:
@@ -124,7 +142,8 @@ class FactCollector:
         self.may_bridge = TriggerTest(BRIDGE_TRIGGERS).search(sf.text) or sf.module.startswith(
             "asyncio"
         )
-        self.may_route = TriggerTest(ROUTE_TRIGGERS).search(sf.text)
+        #: Only a file that may hold graph facts records them (see ``GRAPH_TRIGGERS``).
+        self.graph = holds_graph_facts(sf.text)
 
     def _owner(self, scope: Scope) -> str:
         function = scope.function
@@ -162,10 +181,10 @@ class FactCollector:
 
     def visit_ClassDef(self, node: ast.ClassDef, scope: Scope) -> None:
         self.facts.classes[scope.qualname] = scope.bases
-        model_facts.class_body(self.sf, node, scope.qualname, self.facts)
+        model_facts.class_body(self.sf, node, scope.qualname, self.facts, self.graph)
 
     def visit_Assign(self, node: ast.Assign, scope: Scope) -> None:
-        if scope.kind == "module":
+        if scope.kind == "module" and self.graph:
             model_facts.module_assignment(self.sf, node, self.sf.module, self.facts)
 
     def visit_Call(self, node: ast.Call, scope: Scope) -> None:
@@ -184,7 +203,7 @@ class FactCollector:
                 ref = callee_name(self.sf, scope, arg)
                 if ref:
                     calls.add(ref)
-        if self.may_route:
+        if self.graph and scope.kind == "module":
             model_facts.route(self.sf, node, self.facts)
         if isinstance(node.func, ast.Attribute):
             if node.func.attr in ASYNC_ORM_METHODS:

@@ -57,22 +57,22 @@ class ModelGraph:
     queryset_methods: set[str]
     model_refs: dict[str, str]
     user_models: set[str]
-    routed: set[str]
+    routed_names: set[str]
 
     canonical: Callable[..., str]
     is_model: Callable[..., bool]
     _lineage: Callable[[str, Trail | None], list[str]]
 
     def _graph_memos(self) -> None:
-        self._reverse_memo: tuple[dict[str, dict[str, Relation]], frozenset[tuple[str, str, bool]]]
-        self._reverse_memo = ({}, frozenset())
-        self._reverse_done = False
+        self._reverse_memo: dict[str, tuple[dict[str, Relation], frozenset[tuple[str, str, bool]]]]
+        self._reverse_memo = {}
+        self._by_target: dict[str, list[tuple[str, str, str, str | None]]] | None = None
         self._user_memo: tuple[str, frozenset[tuple[str, str, bool]]] | None = None
         self._label_memo: dict[tuple[str, str], tuple[str, frozenset[tuple[str, str, bool]]]] = {}
         self._by_name: dict[str, list[str]] | None = None
         self._label_modules: dict[str, list[str]] | None = None
         self._resolving: set[str] = set()
-        self._routed_memo: tuple[frozenset[str], frozenset[tuple[str, str, bool]]] | None = None
+        self._routed_by_name: dict[str, list[str]] | None = None
         self._registry_relations = {
             model: {name: (kind, target) for name, kind, target in relations}
             for model, relations in self.config.registry_relations
@@ -207,24 +207,45 @@ class ModelGraph:
         name = model.rsplit(".", 1)[-1].lower()
         return name if kind == "o2o" else f"{name}_set"
 
-    def _reverse(self) -> tuple[dict[str, dict[str, Relation]], frozenset[tuple[str, str, bool]]]:
-        """Every reverse accessor of the project: target model -> accessor -> relation."""
-        if not self._reverse_done:
-            self._reverse_done = True
-            found: dict[str, dict[str, Relation]] = {}
-            looked: Trail = set()
+    def _relations_named(self) -> dict[str, list[tuple[str, str, str, str | None]]]:
+        """Every relation, by the last name of the class its reference names (``@user``
+        for the user model): (declaring class, kind, reference, related_name)."""
+        if self._by_target is None:
+            self._by_target = {}
             for model in sorted(self.relations):
-                if not self.is_model(model, looked):
-                    continue
                 for kind, reference, related_name in self.relations[model].values():
-                    accessor = self._accessor(model, kind, related_name)
-                    if not accessor:
-                        continue
-                    target = self.reference(reference, model, looked)
-                    if target:
-                        found.setdefault(target, {})[accessor] = (REVERSE_KINDS[kind], model)
-            self._reverse_memo = (found, frozenset(looked))
-        return self._reverse_memo
+                    if reference == USER_MODEL_REF:
+                        key = reference
+                    elif reference == "label:self":
+                        key = model.rsplit(".", 1)[-1]
+                    else:
+                        key = reference.rsplit(".", 1)[-1]
+                    self._by_target.setdefault(key, []).append(
+                        (model, kind, reference, related_name)
+                    )
+        return self._by_target
+
+    def _reverse(self, target: str) -> tuple[dict[str, Relation], frozenset[tuple[str, str, bool]]]:
+        """The reverse accessors relations add to class ``target`` (and only the lookups
+        of the relations whose reference can name it: same last name, or the user model)."""
+        memo = self._reverse_memo.get(target)
+        if memo is None:
+            found: dict[str, Relation] = {}
+            looked: Trail = set()
+            named = self._relations_named()
+            candidates = list(named.get(target.rsplit(".", 1)[-1], ()))
+            if USER_MODEL_REF in named and self.user_model(looked) == target:
+                candidates.extend(named[USER_MODEL_REF])
+            for model, kind, reference, related_name in candidates:
+                accessor = self._accessor(model, kind, related_name)
+                if (
+                    accessor
+                    and self.is_model(model, looked)
+                    and self.reference(reference, model, looked) == target
+                ):
+                    found[accessor] = (REVERSE_KINDS[kind], model)
+            memo = self._reverse_memo[target] = (found, frozenset(looked))
+        return memo
 
     def model_relations(self, qualname: str, trail: Trail | None = None) -> dict[str, Relation]:
         """A model's relations, inherited and reverse ones included: attribute ->
@@ -233,11 +254,11 @@ class ModelGraph:
         looked: Trail = set()
         out: dict[str, Relation] = {}
         if self.is_model(qualname, looked):
-            reverse, passed = self._reverse()
-            looked.update(passed)
             model = self.canonical(qualname, looked, types=True)
             for name in reversed(self._lineage(qualname, looked)):
-                out.update(reverse.get(name, {}))
+                reverse, passed = self._reverse(name)
+                looked.update(passed)
+                out.update(reverse)
                 for field, kind in self.fields.get(name, {}).items():
                     if kind in REVERSE_KINDS:
                         out[field] = (kind, "")
@@ -284,12 +305,13 @@ class ModelGraph:
         returns a queryset on every path."""
         return self.canonical(qualname, trail, types=True) in self.queryset_methods
 
-    def routed_views(self, trail: Trail | None) -> frozenset[str]:
-        """The classes a URLconf routes as views (``as_view()``, a router)."""
-        if self._routed_memo is None:
-            looked: Trail = set()
-            names = frozenset(self.canonical(r, looked, types=True) for r in self.routed)
-            self._routed_memo = (names, frozenset(looked))
-        if trail is not None:
-            trail.update(self._routed_memo[1])
-        return self._routed_memo[0]
+    def routed(self, qualname: str, trail: Trail | None) -> bool:
+        """A URLconf routes class ``qualname`` as a view (``as_view()``, a router). Only
+        the routes that name a class of the same last name are resolved: a route through
+        a re-export under another name is not followed."""
+        if self._routed_by_name is None:
+            self._routed_by_name = {}
+            for name in sorted(self.routed_names):
+                self._routed_by_name.setdefault(name.rsplit(".", 1)[-1], []).append(name)
+        same = self._routed_by_name.get(qualname.rsplit(".", 1)[-1], ())
+        return any(self.canonical(name, trail, types=True) == qualname for name in same)

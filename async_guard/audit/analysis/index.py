@@ -71,7 +71,7 @@ class ProjectIndex(ModelGraph):
         self.queryset_methods: set[str] = set()
         self.model_refs: dict[str, str] = {}
         self.user_models: set[str] = set()
-        self.routed: set[str] = set()
+        self.routed_names: set[str] = set()
         self.calls: dict[str, set[str]] = {}
         self.entries: dict[str, str] = {}
         self.orm_refs: dict[str, set[str]] = {}
@@ -121,7 +121,7 @@ class ProjectIndex(ModelGraph):
         self.queryset_methods.update(facts.queryset_methods)
         self.model_refs.update(facts.model_refs)
         self.user_models.update(facts.user_models)
-        self.routed.update(facts.routed)
+        self.routed_names.update(facts.routed)
         for name, callees in facts.calls.items():
             self.calls.setdefault(name, set()).update(callees)
         for name, context in facts.entries.items():
@@ -315,7 +315,7 @@ class ProjectIndex(ModelGraph):
         """The framework role of a class through its bases in any file (command, view ...),
         or ``view`` when a URLconf routes it."""
         lineage = self._lineage(qualname, trail)
-        if self.routed and lineage[0] in self.routed_views(trail):
+        if self.routed_names and self.routed(lineage[0], trail):
             return "view"
         for name in lineage:
             role = class_kind(self.classes.get(name, ()))

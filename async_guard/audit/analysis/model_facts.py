@@ -4,9 +4,9 @@ methods, of module-level model references, and of URLconfs.
 
 Every fact here that another file's answer depends on without a lookup path to it
 (a relation declares a reverse accessor on a model defined elsewhere; a settings
-module names the user model; a URLconf makes a function a view) needs a word of
-``facts.GRAPH_TRIGGERS`` in the text: whoever skips files reads every file holding
-one for its facts. So each is recorded only where its word is in the text.
+module names the user model; a URLconf makes a function a view) is recorded only in
+a file whose text ``facts.holds_graph_facts``: whoever skips files reads every such
+file for its facts.
 """
 
 from __future__ import annotations
@@ -80,8 +80,11 @@ def model_call_reference(sf: SourceFile, call: ast.Call) -> str:
     return ""
 
 
-def class_body(sf: SourceFile, node: ast.ClassDef, qualname: str, facts: FileFacts) -> None:
-    """Fields, relations, managers and ``Meta`` of one class body."""
+def class_body(
+    sf: SourceFile, node: ast.ClassDef, qualname: str, facts: FileFacts, graph: bool
+) -> None:
+    """Fields, relations (with ``graph``: the file may hold graph facts), managers and
+    ``Meta`` of one class body."""
     for stmt in node.body:
         if isinstance(stmt, ast.ClassDef) and stmt.name == "Meta":
             meta(stmt, qualname, facts)
@@ -105,7 +108,7 @@ def class_body(sf: SourceFile, node: ast.ClassDef, qualname: str, facts: FileFac
             related_name = string(related) if related is not None else None
             if related is not None and related_name is None:
                 related_name = "?"  # computed: no accessor can be named
-            reference = model_reference(sf, to)
+            reference = model_reference(sf, to) if graph else ""
             if reference:
                 facts.relations.setdefault(qualname, {})[target.id] = (
                     kind, reference, related_name
@@ -227,7 +230,7 @@ def module_assignment(sf: SourceFile, stmt: ast.Assign, module: str, facts: File
 
 
 def route(sf: SourceFile, call: ast.Call, facts: FileFacts) -> None:
-    """A view routed in a URLconf: ``path(route, view)``, ``re_path``,
+    """A view routed at module level in a URLconf: ``path(route, view)``, ``re_path``,
     ``View.as_view()``, ``router.register(prefix, ViewSet)``."""
     func = call.func
     if isinstance(func, ast.Attribute):
@@ -238,7 +241,6 @@ def route(sf: SourceFile, call: ast.Call, facts: FileFacts) -> None:
         elif (
             func.attr == "register"
             and len(call.args) >= 2
-            and "router.register" in sf.text
             and (getattr(func.value, "id", "") or getattr(func.value, "attr", "")).endswith(
                 "router"
             )

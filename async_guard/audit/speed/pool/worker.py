@@ -11,7 +11,7 @@ import gc
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from async_guard.audit.analysis.facts import GRAPH_TRIGGERS, FileFacts, collect_facts
+from async_guard.audit.analysis.facts import FileFacts, collect_facts, holds_graph_facts
 from async_guard.audit.analysis.index import ProjectIndex
 from async_guard.audit.analysis.source import (
     SourceFile,
@@ -85,8 +85,8 @@ class FileWorker:
         # chosen by ``select`` as candidates, or as partial files
         self.candidates: set[str] = set()
         self.partial: set[str] = set()
-        #: Files without a trigger that hold a word of the model graph: read for their
-        #: facts (as partial files) by the first ``select``.
+        #: Files without a trigger that may hold facts of the model graph: read for
+        #: their facts (as partial files) by the first ``select``.
         self.graph: set[str] = set()
         self.asked: tuple[set[bytes], dict[bytes, set[bytes]]] | None = None
         self.index = ProjectIndex()
@@ -98,7 +98,6 @@ class FileWorker:
         cache may have them); without, hashing every byte buys nothing, and a full
         file is parsed at once (and its tree kept for the walk)."""
         hits = TriggerTest(file_triggers(self.config)) if self.config.skip else None
-        graph = TriggerTest(GRAPH_TRIGGERS)
         out: list[Loaded] = []
         for path, display in items:
             try:
@@ -124,7 +123,7 @@ class FileWorker:
             else:
                 self.words[display] = text_words(text)
                 loaded.defs = count_defs(text)
-                if graph.search(text):
+                if holds_graph_facts(text):
                     self.graph.add(display)
                 if not ship:
                     loaded.text = None
