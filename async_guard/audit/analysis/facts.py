@@ -50,23 +50,42 @@ GRAPH_TRIGGERS = (
     "ForeignKey", "OneToOneField", "ManyToManyField", "ParentalKey", "AUTH_USER_MODEL",
     "get_user_model", "get_model", "from_queryset", "urlpatterns", "router.register",
 )  # fmt: skip
-_GRAPH_SCREEN = TriggerTest(GRAPH_TRIGGERS)
-_GRAPH_PATTERN = re.compile(
-    # a relation field assigned in a class body (not in a comment)
-    r"^[ \t]+\w+[ \t]*(?::[^=\n]*)?=[ \t]*(?:[\w.]+\.)?(?:ForeignKey|OneToOneField"
-    r"|ManyToManyField|ParentalKey|ParentalManyToManyField|TreeForeignKey)[ \t]*\("
-    # module-level settings, model names and manager classes
-    r"|^AUTH_USER_MODEL[ \t]*="
-    r"|^\w+[ \t]*=[ \t]*(?:[\w.]+\.)?(?:get_user_model|get_model|from_queryset)[ \t]*\("
-    # a URLconf, or a router's registrations
-    r"|^urlpatterns\b|^\w*router\.register",
-    re.MULTILINE,
+#: Per word: what the text before it on its line, and right after it, must be for the
+#: word to make a graph fact (each pattern is matched only where the word stands:
+#: a pattern anchored at each line's start, tried at every position, cost a tenth of a
+#: cold run).
+_RELATION = (
+    re.compile(r"[ \t]+\w+[ \t]*(?::[^=\n]*)?=[ \t]*(?:[\w.]+\.)?\w*$"),
+    re.compile(r"\w*[ \t]*\("),
 )
+_MODULE_NAME = (re.compile(r"\w+[ \t]*=[ \t]*(?:[\w.]+\.)?$"), re.compile(r"[ \t]*\("))
+_GRAPH_CONTEXT: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "ForeignKey": _RELATION,
+    "OneToOneField": _RELATION,
+    "ManyToManyField": _RELATION,
+    "ParentalKey": _RELATION,
+    "AUTH_USER_MODEL": (re.compile(r""), re.compile(r"[ \t]*=")),
+    "get_user_model": _MODULE_NAME,
+    "get_model": _MODULE_NAME,
+    "from_queryset": _MODULE_NAME,
+    "urlpatterns": (re.compile(r""), re.compile(r"(?!\w)")),
+    "router.register": (re.compile(r"\w*$"), re.compile(r"")),
+}
 
 
 def holds_graph_facts(text: str) -> bool:
-    """``text`` may hold a fact of the model graph (see ``GRAPH_TRIGGERS``)."""
-    return _GRAPH_SCREEN.search(text) and _GRAPH_PATTERN.search(text) is not None
+    """``text`` may hold a fact of the model graph (see ``GRAPH_TRIGGERS``): one of
+    its words where such a fact can stand (a relation field assigned in a class body,
+    ``AUTH_USER_MODEL = ``, ``X = get_user_model(`` ... at module level, a module-level
+    ``urlpatterns`` or ``router.register``)."""
+    for word, (before, after) in _GRAPH_CONTEXT.items():
+        at = text.find(word)
+        while at >= 0:
+            start = text.rfind("\n", 0, at) + 1
+            if before.fullmatch(text, start, at) and after.match(text, at + len(word)):
+                return True
+            at = text.find(word, at + len(word))
+    return False
 
 
 def callee_name(sf: SourceFile, scope: Scope, expr: ast.AST) -> str | None:
@@ -144,6 +163,9 @@ class FactCollector:
         )
         #: Only a file that may hold graph facts records them (see ``GRAPH_TRIGGERS``).
         self.graph = holds_graph_facts(sf.text)
+        #: Methods of manager and queryset classes being walked: their ``return`` values
+        #: (None once one returns nothing, or the method yields).
+        self.returns: dict[str, list[ast.expr] | None] = {}
 
     def _owner(self, scope: Scope) -> str:
         function = scope.function
@@ -157,8 +179,8 @@ class FactCollector:
 
     def visit_FunctionDef(self, node: ast.FunctionDef, scope: Scope) -> None:
         self.facts.functions[scope.qualname] = False
-        if model_facts.may_return_querysets(scope) and model_facts.returns_queryset(node):
-            self.facts.queryset_methods.add(scope.qualname)
+        if model_facts.may_return_querysets(scope) and model_facts.plain_method(node):
+            self.returns[scope.qualname] = []
         if scope.direct_context:
             self.facts.entries[scope.qualname] = scope.direct_context
 
@@ -169,6 +191,19 @@ class FactCollector:
         if scope.direct_context:
             self.facts.entries[scope.qualname] = scope.direct_context
 
+    def leave_FunctionDef(self, node: ast.FunctionDef, scope: Scope) -> None:
+        if self.returns and model_facts.all_querysets(self.returns.pop(scope.qualname, None)):
+            self.facts.queryset_methods.add(scope.qualname)
+
+    def visit_Return(self, node: ast.Return, scope: Scope) -> None:
+        function = scope.function
+        if self.returns and function is not None and function.qualname in self.returns:
+            values = self.returns[function.qualname]
+            if values is not None and node.value is not None:
+                values.append(node.value)
+            else:
+                self.returns[function.qualname] = None
+
     def visit_Yield(self, node: ast.Yield | ast.YieldFrom, scope: Scope) -> None:
         # An async def that yields is an async generator: calling it makes no coroutine.
         # (A yield belongs to the innermost function: a class body, a comprehension or a
@@ -176,6 +211,8 @@ class FactCollector:
         function = scope.function
         if function is not None and function.is_async:
             self.facts.not_coroutines.add(function.qualname)
+        elif function is not None and function.qualname in self.returns:
+            self.returns[function.qualname] = None  # a generator
 
     visit_YieldFrom = visit_Yield
 

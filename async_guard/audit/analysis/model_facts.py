@@ -23,7 +23,6 @@ from async_guard.audit.analysis.django_names import (
     URL_FUNCTIONS,
     USER_MODEL_REF,
 )
-from async_guard.audit.analysis.nodes import descendants
 
 if TYPE_CHECKING:
     from async_guard.audit.analysis.facts import FileFacts
@@ -178,24 +177,20 @@ def may_return_querysets(scope: Scope) -> bool:
     return any(word in name for name in names for word in QUERYSET_CLASS_WORDS)
 
 
-def returns_queryset(node: ast.FunctionDef) -> bool:
-    """Every ``return`` of the method gives a queryset: a queryset method's result
-    (``self.filter(...)``, ``super().get_queryset()``...) or a new ``...QuerySet(...)``;
-    it returns something, and yields nothing."""
-    if any(
-        not isinstance(d, ast.Name) or d.id not in ("staticmethod", "classmethod")
+def plain_method(node: ast.FunctionDef) -> bool:
+    """No decorator but ``staticmethod``/``classmethod`` (a property, a cache ... may
+    make the method return something other than what its body returns)."""
+    return all(
+        isinstance(d, ast.Name) and d.id in ("staticmethod", "classmethod")
         for d in node.decorator_list
-    ):
-        return False  # a property, a cache ... : not surely what the body returns
-    values: list[ast.expr] = []
-    for child in descendants(node, into_definitions=False):
-        if isinstance(child, (ast.Yield, ast.YieldFrom)):
-            return False
-        if isinstance(child, ast.Return):
-            if child.value is None:
-                return False
-            values.append(child.value)
-    return bool(values) and all(_queryset_shaped(value) for value in values)
+    )
+
+
+def all_querysets(values: list[ast.expr] | None) -> bool:
+    """Every ``return`` of a method gives a queryset: a queryset method's result
+    (``self.filter(...)``, ``super().get_queryset()``...) or a new ``...QuerySet(...)``;
+    it returns something on every ``return``, and yields nothing (None)."""
+    return bool(values) and all(_queryset_shaped(value) for value in values or ())
 
 
 def _queryset_shaped(value: ast.expr) -> bool:
