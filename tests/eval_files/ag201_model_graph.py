@@ -1,4 +1,4 @@
-# path: shop/views.py
+# path: shop/models.py
 # codes: AG201, AG202, AG301
 """Django's model graph: reverse and many-to-many managers, reverse one-to-ones,
 custom managers and querysets, the user model, and every way code gets an instance."""

@@ -1,4 +1,4 @@
-# path: shop/views.py
+# path: shop/models.py
 # codes: AG201, AG202, AG301
 """Django's model graph, used the async way or where no query runs: no finding."""
 from asgiref.sync import sync_to_async

@@ -40,15 +40,17 @@ FACT_TRIGGERS = (
 )  # fmt: skip
 #: Words without which a file's facts hold nothing of Django's model graph that another
 #: file's answer depends on with no lookup path to the file: a relation field assigned
-#: (the reverse accessor it adds to the model it points to), ``AUTH_USER_MODEL`` set at
-#: module level, a module-level name bound by ``get_user_model()``/``apps.get_model()``
-#: or a manager class made by ``from_queryset()`` (names no text test finds a definition
-#: of), a URLconf's routes. Whoever skips files reads every file whose text
-#: ``holds_graph_facts`` for its facts; the fact collector records those facts only in
-#: such files, so a file the test rules out surely holds none.
+#: (the reverse accessor it adds to the model it points to), a model's
+#: ``Meta.app_label``, ``AUTH_USER_MODEL`` set at module level, a module-level name
+#: bound by ``get_user_model()``/``apps.get_model()`` or a manager class made by
+#: ``from_queryset()`` (names no text test finds a definition of), a URLconf's routes.
+#: Whoever skips files reads every file whose text ``holds_graph_facts`` for its facts;
+#: the fact collector records those facts only in such files, so a file the test rules
+#: out surely holds none.
 GRAPH_TRIGGERS = (
     "ForeignKey", "OneToOneField", "ManyToManyField", "ParentalKey", "AUTH_USER_MODEL",
-    "get_user_model", "get_model", "from_queryset", "urlpatterns", "router.register",
+    "app_label", "get_user_model", "get_model", "from_queryset", "urlpatterns",
+    "router.register",
 )  # fmt: skip
 #: Per word: what the text before it on its line, and right after it, must be for the
 #: word to make a graph fact (each pattern is matched only where the word stands:
@@ -65,6 +67,7 @@ _GRAPH_CONTEXT: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "ManyToManyField": _RELATION,
     "ParentalKey": _RELATION,
     "AUTH_USER_MODEL": (re.compile(r""), re.compile(r"[ \t]*=")),
+    "app_label": (re.compile(r"[ \t]+"), re.compile(r"[ \t]*=")),
     "get_user_model": _MODULE_NAME,
     "get_model": _MODULE_NAME,
     "from_queryset": _MODULE_NAME,

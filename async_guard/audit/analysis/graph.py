@@ -11,7 +11,8 @@ What it knows, and from where:
   A relation declared on an abstract model adds an accessor only when its
   ``related_name`` is a plain name (it is then the same for every concrete child);
 * a model's app label is its ``Meta.app_label``, else the package its ``models``
-  module (or package) lies in;
+  module (or package) lies in (a class outside one has none: an ``"app.Model"``
+  string never names it);
 * the user model is the literal ``AUTH_USER_MODEL`` of the settings modules read
   (``auth.User`` when none sets it; unknown when they disagree or compute it), or
   the app registry's;
@@ -40,6 +41,16 @@ Relation = tuple[str, str]
 REVERSE_KINDS = {"fk": "rfk", "m2m": "rm2m", "o2o": "ro2o"}
 DEFAULT_USER = "django.contrib.auth.models.User"
 MANAGER_SUFFIXES = ("Manager", "QuerySet", "Queryset")
+
+
+def module_label(parts: list[str]) -> str:
+    """The app label a module path gives: the package before its last ``models``
+    part (``shop.models``, ``shop.models.order``, ``apps.shop.models``: ``shop``)."""
+    if "models" in parts:
+        at = len(parts) - 1 - parts[::-1].index("models")
+        if at > 0:
+            return parts[at - 1]
+    return ""
 
 
 class ModelGraph:
@@ -84,16 +95,9 @@ class ModelGraph:
     # --- app labels and references ---------------------------------------------------
 
     def app_label(self, qualname: str) -> str:
-        """``Meta.app_label``, else the package that holds the ``models`` module."""
-        label = self.app_labels.get(qualname)
-        if label:
-            return label
-        parts = qualname.split(".")[:-1]
-        if "models" in parts:
-            at = len(parts) - 1 - parts[::-1].index("models")
-            if at > 0:
-                return parts[at - 1]
-        return parts[-2] if len(parts) >= 2 else (parts[0] if parts else "")
+        """``Meta.app_label``, else the package that holds the ``models`` module (or
+        package) the class is defined in; "" for a class outside one."""
+        return self.app_labels.get(qualname) or module_label(qualname.split(".")[:-1])
 
     def _labelled(self, label: str, name: str, trail: Trail) -> str:
         """The one model class ``label.name`` names, or ""."""
@@ -120,15 +124,15 @@ class ModelGraph:
         return models.pop() if len(models) == 1 else ""
 
     def _modules_of(self, label: str) -> list[str]:
-        """The modules (read or not) that are an app's ``models`` module or package."""
+        """The modules (read or not) of an app's ``models`` module or package."""
         if self._label_modules is None:
             self._label_modules = {}
             for module in {*self.modules, *self.unread}:
-                parts = module.split(".")
-                if len(parts) >= 2 and parts[-1] == "models":
-                    self._label_modules.setdefault(parts[-2], []).append(module)
-            for found in self._label_modules.values():
-                found.sort()
+                found = module_label(module.split("."))
+                if found:
+                    self._label_modules.setdefault(found, []).append(module)
+            for modules in self._label_modules.values():
+                modules.sort()
         return self._label_modules.get(label, [])
 
     def reference(self, reference: str, declaring: str, trail: Trail) -> str:

@@ -86,7 +86,7 @@ def class_body(
     ``Meta`` of one class body."""
     for stmt in node.body:
         if isinstance(stmt, ast.ClassDef) and stmt.name == "Meta":
-            meta(stmt, qualname, facts)
+            meta(stmt, qualname, facts, graph)
             continue
         target: ast.expr | None = None
         value: ast.expr | None = None
@@ -151,7 +151,7 @@ def from_queryset_classes(sf: SourceFile, call: ast.Call) -> tuple[str, ...]:
     return tuple(name for name in names if name)
 
 
-def meta(node: ast.ClassDef, qualname: str, facts: FileFacts) -> None:
+def meta(node: ast.ClassDef, qualname: str, facts: FileFacts, graph: bool) -> None:
     for stmt in node.body:
         if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
             continue
@@ -161,7 +161,7 @@ def meta(node: ast.ClassDef, qualname: str, facts: FileFacts) -> None:
         if target.id == "abstract" and isinstance(stmt.value, ast.Constant):
             if stmt.value.value is True:
                 facts.abstract.add(qualname)
-        elif target.id == "app_label":
+        elif target.id == "app_label" and graph:
             label = string(stmt.value)
             if label:
                 facts.app_labels[qualname] = label
