@@ -298,3 +298,38 @@ def test_views_routed_by_a_router_and_as_view(tmp_path: Path) -> None:
         (11, "AG201", "view"),
         (16, "AG201", "async-function"),
     ]
+
+
+def test_graph_facts_only_where_the_text_test_finds_them() -> None:
+    """The skip reads for their facts only the files ``holds_graph_facts`` picks: a
+    fact of the graph anywhere else would be seen with skipping off and not on."""
+    from async_guard.audit.analysis.facts import holds_graph_facts
+
+    root = Path(__file__).resolve().parents[2]
+    folders = [root / "tests" / "eval_files", root / "trading", root / "settings"]
+    checked = 0
+    for path in sorted(p for folder in folders for p in folder.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        try:
+            facts = collect_facts(SourceFile.from_text(text, str(path.relative_to(root))))
+        except Exception:
+            continue  # the syntax-error fixtures
+        graph = bool(
+            facts.relations or facts.model_refs or facts.user_models or facts.routed
+            or facts.app_labels
+        )  # fmt: skip
+        if graph:
+            checked += 1
+            assert holds_graph_facts(text), path
+    assert checked >= 5
+    # the shapes the text test looks for, and look-alikes it rules out
+    assert holds_graph_facts("class A(Model):\n    b = models.ForeignKey(B, on_delete=C)\n")
+    assert holds_graph_facts("class A(Model):\n    b: Any = ParentalKey('B')\n")
+    assert holds_graph_facts('AUTH_USER_MODEL = "a.B"\n')
+    assert holds_graph_facts("User = auth.get_user_model()\n")
+    assert holds_graph_facts("urlpatterns = [path('', v)]\n")
+    assert holds_graph_facts("api_router.register('x', V)\n")
+    assert holds_graph_facts("class A:\n    class Meta:\n        app_label = 'x'\n")
+    assert not holds_graph_facts("# b = models.ForeignKey(B)\nisinstance(f, ForeignKey)\n")
+    assert not holds_graph_facts("def f():\n    m = apps.get_model('a', 'B')\n")
+    assert not holds_graph_facts("for p in resolver.urlpatterns:\n    pass\n")
