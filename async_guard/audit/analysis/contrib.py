@@ -13,7 +13,7 @@ Django's abstract bases (``AbstractUser``, ``AbstractBaseUser``,
 from __future__ import annotations
 
 from async_guard.audit.analysis.django_names import USER_MODEL_REF
-from async_guard.audit.analysis.facts import FileFacts
+from async_guard.audit.analysis.file_facts import FileFacts
 
 MODEL = "django.db.models.Model"
 AUTH = "django.contrib.auth.models"

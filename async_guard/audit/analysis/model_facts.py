@@ -25,7 +25,7 @@ from async_guard.audit.analysis.django_names import (
 )
 
 if TYPE_CHECKING:
-    from async_guard.audit.analysis.facts import FileFacts
+    from async_guard.audit.analysis.file_facts import FileFacts
     from async_guard.audit.analysis.scope import Scope
     from async_guard.audit.analysis.source import SourceFile
 
