@@ -454,14 +454,20 @@ PROJECTS: dict[str, Project] = {
     "reverse-relation-declared-elsewhere": Project(
         {
             "shop/__init__.py": "",
-            "shop/models.py": "from django.db import models\n\n\n"
-            "class Order(models.Model):\n    total = models.IntegerField()\n",
+            "shop/models/__init__.py": "from shop.models.order import Order\n",
+            "shop/models/order.py": "from core.base import Stamped\n\n\n"
+            "class Order(Stamped):\n    pass\n",
+            "core/__init__.py": "",
+            "core/base.py": "from django.db import models\n\n\n"
+            "class Stamped(models.Model):\n    class Meta:\n        abstract = True\n",
             "lines/__init__.py": "",
             "lines/models.py": """\
                 from django.db import models
 
+                from core.base import Stamped
 
-                class Line(models.Model):
+
+                class Line(Stamped):
                     order = models.ForeignKey("shop.Order", related_name="lines",
                                               on_delete=models.CASCADE)
 
