@@ -2,7 +2,9 @@
 
 The phases of :class:`AuditRun`, in order:
 
-1. ``discover``: the Python files under the paths given;
+1. ``discover``: the Python files under the paths given (the *targets*, whose
+   findings are reported) and every other Python file of their project (read only
+   for what the targets need to know: models, coroutine functions, callers);
 2. a whole result from the cache, when no file changed since a run over the same
    files (known from the file system alone, then from the files' contents);
 3. ``load``: the workers read every file once, test its text for triggers and (without
@@ -30,7 +32,7 @@ from async_guard.audit.analysis.facts import FileFacts
 from async_guard.audit.analysis.index import ProjectIndex
 from async_guard.audit.analysis.source import SourceProblem
 from async_guard.audit.config import Config
-from async_guard.audit.discover import discover
+from async_guard.audit.discover import project_files, project_roots, source_roots
 from async_guard.audit.finding import Finding
 from async_guard.audit.results import AuditResult, ParseError, Stats
 from async_guard.audit.rules import all_rules
@@ -73,13 +75,17 @@ def audit_paths(
 class AuditRun:
     def __init__(self, paths: Sequence[str], config: Config, progress: Progress | None) -> None:
         self.paths = list(paths)
+        #: The projects the paths belong to (see ``discover.project_roots``).
+        self.roots = project_roots(self.paths, config)
+        # the run's own configuration: where the imports start
+        config = replace(config, src=source_roots(self.roots, config))
         self.config = config
         self.progress = progress
         self.started = time.perf_counter()
         self.findings: list[Finding] = []
         self.errors: list[ParseError] = []
         self.excluded_roots: list[str] = []
-        self.files: list[tuple[str, str]] = []
+        self.files: list[tuple[str, str, bool]] = []
         self.records: list[FileRecord] = []
         self.by_display: dict[str, FileRecord] = {}
         self.aliased: set[str] = set()
@@ -97,8 +103,10 @@ class AuditRun:
         self.pool: WorkerPool | None = None
 
     def run(self) -> AuditResult:
-        self.files, self.errors = discover(self.paths, self.config, self.excluded_roots)
-        self.stats.files = len(self.files)
+        self.files, self.errors = project_files(
+            self.paths, self.roots, self.config, self.excluded_roots
+        )
+        self.stats.files = sum(target for _, _, target in self.files)
         stat_key = self.stat_key()
         if self.cache is not None and stat_key is not None:
             previous = self.cache.load_run(stat_key)
@@ -143,7 +151,7 @@ class AuditRun:
         if self.cache is None:
             return None
         seen: list[tuple[str, int, int, int, int]] = []
-        for path, display in self.files:
+        for path, display, _ in self.files:
             try:
                 info = os.stat(path)
             except OSError:
@@ -160,7 +168,7 @@ class AuditRun:
         # The paths given, and what the configuration left out of them, are part of a
         # run: two runs of wholly excluded paths have no file in common to tell them
         # apart, and each warns about its own paths.
-        return (files, self.errors, self.findings, self.paths, self.excluded_roots)
+        return (files, self.errors, self.findings, self.paths, self.roots, self.excluded_roots)
 
     def reused(self, previous: AuditResult) -> AuditResult:
         stats = replace(
@@ -176,19 +184,23 @@ class AuditRun:
         assert self.pool is not None
         parsed: list[tuple[str, FileFacts | SourceProblem]] = []
         loaded_files = self.pool.load(self.files, self.cache is not None)
-        for (path, display), loaded in zip(self.files, loaded_files, strict=True):
+        for (path, display, target), loaded in zip(self.files, loaded_files, strict=True):
             if loaded.problem is not None:
                 problem = loaded.problem
-                self.errors.append(ParseError(display, problem.line, problem.message))
-                if self.syntax_enabled and not problem.unreadable:
-                    self.findings.append(syntax_finding(display, problem))
+                if target:
+                    self.errors.append(ParseError(display, problem.line, problem.message))
+                    if self.syntax_enabled and not problem.unreadable:
+                        self.findings.append(syntax_finding(display, problem))
                 continue
             record = FileRecord(path, display, loaded.text or "", loaded.key, loaded.module)
             record.fetched = loaded.text is not None
-            record.triggered = record.full = loaded.full
+            record.alias, record.target = loaded.alias, target
+            record.triggered = loaded.full
+            record.full = loaded.full and target
             record.renames, record.defs = loaded.renames, loaded.defs
             self.aliased.update(loaded.aliases)
-            self.stats.lines += loaded.lines
+            if target:
+                self.stats.lines += loaded.lines
             self.records.append(record)
             if loaded.facts is not None:
                 parsed.append((display, loaded.facts))
@@ -204,7 +216,10 @@ class AuditRun:
             record.text, record.fetched = text, True
 
     def fail(self, record: FileRecord, problem: SourceProblem) -> None:
-        """Report a file that cannot be audited (AG000 quotes its line: fetch its text)."""
+        """Report a file that cannot be audited (AG000 quotes its line: fetch its text);
+        a file of the project that is not audited goes on without its facts."""
+        if not record.target:
+            return
         self.fetch([record])
         self.errors.append(ParseError(record.display, problem.line, problem.message))
         if self.syntax_enabled:
@@ -239,9 +254,10 @@ class AuditRun:
         for start in range(0, len(batch), self.batch_size):
             chunk = batch[start : start + self.batch_size]
             self.fetch(chunk)
-            items = [(r.display, r.text, keep or r.full) for r in chunk]
+            kept = {r.display: r.target and (keep or r.full) for r in chunk}
+            items = [(r.display, r.text, kept[r.display]) for r in chunk]
             for display, outcome in self.pool.parse(items):
-                self.take(display, outcome, keep or self.by_display[display].full)
+                self.take(display, outcome, kept[display])
             self.settle(r for r in chunk if not r.full)
 
     def obtain(self, batch: list[FileRecord], keep: bool = False) -> None:
@@ -394,21 +410,24 @@ class AuditRun:
             if record.facts is None and record.findings is None:
                 record.findings = []
                 stats.skipped += 1
-                stats.sync_functions += record.defs
+                if record.target:
+                    stats.sync_functions += record.defs
             elif record.facts is not None and not record.full:
                 record.findings = []  # read for its facts only: it holds no trigger
         for record in self.records:
             if record.facts is not None:
                 stats.parsed += 1
-                count_facts(record.facts, record.run_contexts, stats)
-            self.findings.extend(record.findings or ())
+                if record.target:
+                    count_facts(record.facts, record.run_contexts, stats)
+            if record.target:
+                self.findings.extend(record.findings or ())
             if self.cache is not None and (record.parsed or record.entry is None):
                 self.cache.store(record.key, self.cache_entry(record))
         stats.parsed -= stats.cached
         stats.parse_errors = len(self.errors)
         return AuditResult(
             findings=sorted(set(self.findings)),
-            files_scanned=len(self.files),
+            files_scanned=stats.files,
             parse_errors=sorted(self.errors, key=lambda e: (e.path, e.line)),
             duration_s=round(time.perf_counter() - self.started, 3),
             stats=stats,

@@ -62,6 +62,8 @@ class FileFacts:
 
     module: str
     path: str = ""
+    #: Another name the module is imported by (see ``source.module_names``).
+    alias: str = ""
     imports: dict[str, str] = field(default_factory=dict)
     #: Modules it imports ``*`` from (their public names are its names too).
     star_imports: list[str] = field(default_factory=list)
@@ -85,7 +87,7 @@ class FactCollector:
 
     def __init__(self, sf: SourceFile) -> None:
         self.sf = sf
-        self.facts = FileFacts(module=sf.module, path=sf.path)
+        self.facts = FileFacts(module=sf.module, path=sf.path, alias=sf.alias)
         self.facts.imports = {k: v for k, v in sf.imports.items() if k not in sf.definitions}
         self.facts.star_imports = list(sf.star_imports)
         # most files name no bridge: their calls need no test for one

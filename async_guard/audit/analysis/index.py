@@ -47,6 +47,8 @@ class ProjectIndex:
         #: Modules of the project whose facts this index does not have.
         self.unread = frozenset(unread)
         self.modules: dict[str, dict[str, str]] = {}
+        #: Other names modules are imported by -> their names (``FileFacts.alias``).
+        self.module_aliases: dict[str, str] = {}
         self.stars: dict[str, list[str]] = {}
         self.functions: dict[str, bool] = {}
         self.not_coroutines: set[str] = set()
@@ -76,6 +78,8 @@ class ProjectIndex:
     def add(self, facts: FileFacts) -> None:
         self.facts.append(facts)
         self.modules.setdefault(facts.module, {}).update(facts.imports)
+        if facts.alias:
+            self.module_aliases.setdefault(facts.alias, facts.module)
         if facts.star_imports:
             self.stars.setdefault(facts.module, []).extend(facts.star_imports)
         self.functions.update(facts.functions)
@@ -141,6 +145,11 @@ class ProjectIndex:
             moved = False
             for i in range(len(parts) - 1, 0, -1):
                 module, rest = ".".join(parts[:i]), parts[i:]
+                aliased = self.module_aliases.get(module)
+                if aliased is not None and module not in self.modules:
+                    name = ".".join([aliased, *rest])  # the module under its own name
+                    moved = True
+                    break
                 target = self._module_imports(module, rest[0], touched).get(rest[0])
                 if target:
                     name = ".".join([target, *rest[1:]])

@@ -18,6 +18,7 @@ import stat
 import sys
 import tokenize
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -142,6 +143,36 @@ def module_name(path: str) -> tuple[str, bool]:
     return ".".join(parts) or "__main__", is_package
 
 
+def module_names(path: str, roots: Sequence[str]) -> tuple[str, bool, str]:
+    """The module ``path`` is, named from the deepest of ``roots`` (source folders, like
+    ruff's ``src``) that holds it, whether it is a package ``__init__``, and the name
+    the ``__init__.py`` files give it when that differs (else "").
+
+    From a source root, every folder counts, with or without ``__init__.py``: a
+    namespace package (PEP 420) and a Django app without ``__init__.py`` are named as
+    they are imported. The other name stays known as an alias: a script run from its
+    own folder imports its neighbours by their bare names. A path whose folders from
+    the root are no Python names (``django-5.2/django/...``) keeps the name its
+    ``__init__.py`` files give it.
+    """
+    guessed, is_package = module_name(path)
+    absolute = os.path.abspath(path)
+    best = ""
+    for root in roots:
+        if len(root) > len(best) and absolute.startswith(root.rstrip(os.sep) + os.sep):
+            best = root
+    if not best or not os.path.exists(path):
+        return guessed, is_package, ""
+    parts = os.path.relpath(absolute, best).split(os.sep)
+    parts[-1] = os.path.splitext(parts[-1])[0]
+    if parts[-1] == "__init__":
+        parts.pop()
+    if not parts or not all(part.isidentifier() for part in parts):
+        return guessed, is_package, ""
+    name = ".".join(parts)
+    return name, is_package, (guessed if guessed != name else "")
+
+
 @functools.lru_cache(maxsize=4096)
 def _package_of(folder: str) -> tuple[str, ...]:
     parent = os.path.dirname(folder)
@@ -159,16 +190,27 @@ class SourceFile:
     tree: ast.Module
     module: str = ""
     is_package: bool = False
+    #: Another name the module is imported by ("" for none: see ``module_names``).
+    alias: str = ""
     imports: dict[str, str] = field(default_factory=dict)
     definitions: set[str] = field(default_factory=set)
     #: Modules imported with ``from X import *``, in order.
     star_imports: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_text(cls, text: str, path: str, module: str | None = None) -> SourceFile:
+    def from_text(
+        cls, text: str, path: str, module: str | None = None, alias: str = ""
+    ) -> SourceFile:
         tree = parse_source(text)
         guessed, is_package = module_name(path)
-        sf = cls(path=path, text=text, tree=tree, module=module or guessed, is_package=is_package)
+        sf = cls(
+            path=path,
+            text=text,
+            tree=tree,
+            module=module or guessed,
+            is_package=is_package,
+            alias=alias,
+        )
         sf._collect_names()
         return sf
 

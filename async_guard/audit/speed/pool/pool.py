@@ -104,7 +104,7 @@ class WorkerPool:
                 on_answer(slot, answer)
                 give(slot)
 
-    def load(self, files: Sequence[tuple[str, str]], hashing: bool) -> list[Loaded]:
+    def load(self, files: Sequence[tuple[str, str, bool]], hashing: bool) -> list[Loaded]:
         """Every file read, in the order given."""
         items = list(files)
         if self.local is not None:

@@ -17,7 +17,7 @@ from async_guard.audit.analysis.source import (
     SourceFile,
     SourceProblem,
     decode_source,
-    module_name,
+    module_names,
     read_file,
     too_deep,
 )
@@ -53,8 +53,10 @@ class Loaded:
     text: str | None = ""
     key: str = ""
     module: str = ""
+    #: Another name its module is imported by (see ``source.module_names``).
+    alias: str = ""
     lines: int = 0
-    #: Walked by the rules: its text holds a trigger (or skipping is off).
+    #: Its text holds a trigger (or skipping is off): it may be walked by every rule.
     full: bool = False
     #: Its ``name as alias`` pairs (a full file's; the others' come when asked for).
     renames: list[tuple[str, str]] = field(default_factory=list)
@@ -80,7 +82,7 @@ class FileWorker:
         self.trees: dict[str, SourceFile] = {}
         self.texts: dict[str, str] = {}
         self.words: dict[str, frozenset[bytes]] = {}
-        self.modules: dict[str, str] = {}
+        self.modules: dict[str, tuple[str, str]] = {}
         self.renamed: set[str] = set()
         # chosen by ``select`` as candidates, or as partial files
         self.candidates: set[str] = set()
@@ -89,14 +91,23 @@ class FileWorker:
         self.index = ProjectIndex()
         self.aliased: frozenset[str] | None = None
 
-    def load(self, items: list[tuple[str, str]], hashing: bool, ship: bool) -> list[Loaded]:
+    def names(self, display: str) -> tuple[str, str]:
+        """The module ``display`` is, and the other name it is imported by ("" if none)."""
+        found = self.modules.get(display)
+        if found is None:
+            module, _, alias = module_names(display, self.config.src)
+            found = self.modules[display] = (module, alias)
+        return found
+
+    def load(self, items: list[tuple[str, str, bool]], hashing: bool, ship: bool) -> list[Loaded]:
         """Read, decode and test each file. With ``hashing`` (a cache), its key is its
         content hash, and a full file waits for the engine to ask for its facts (the
         cache may have them); without, hashing every byte buys nothing, and a full
-        file is parsed at once (and its tree kept for the walk)."""
+        file is parsed at once (and its tree kept for the walk, if it is one of the
+        files audited: the third of each item)."""
         hits = TriggerTest(file_triggers(self.config)) if self.config.skip else None
         out: list[Loaded] = []
-        for path, display in items:
+        for path, display, audited in items:
             try:
                 data = read_file(path)
                 text = decode_source(data)
@@ -104,19 +115,18 @@ class FileWorker:
                 out.append(Loaded(display, problem=problem))
                 continue
             key = sha256(display.encode() + b"\0" + data) if hashing else display
-            module = module_name(display)[0]
+            module, alias = self.names(display)
             # A module of a package named ``asyncio`` resolves its relative imports and
             # its own names to ``asyncio.*`` without writing the word (``analysis.triggers``).
             full = hits is None or hits.search(text) or module.split(".")[0] == "asyncio"
             lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
-            loaded = Loaded(display, text, key, module, lines, full)
+            loaded = Loaded(display, text, key, module, alias, lines, full)
             loaded.aliases = alias_names(data)
             self.texts[display] = text
-            self.modules[display] = module
             if full:
                 loaded.renames = import_renames(text)
                 if not hashing:
-                    loaded.facts = self.parse([(display, text, True)])[0][1]
+                    loaded.facts = self.parse([(display, text, audited)])[0][1]
             else:
                 self.words[display] = text_words(text)
                 loaded.defs = count_defs(text)
@@ -147,7 +157,7 @@ class FileWorker:
             ):
                 self.candidates.add(display)
                 candidates.append(display)
-            elif display not in self.partial and self.modules[display] in modules:
+            elif display not in self.partial and self.modules[display][0] in modules:
                 self.partial.add(display)
                 partial.append(display)
         return candidates, partial
@@ -169,7 +179,7 @@ class FileWorker:
         out: list[tuple[str, FileFacts | SourceProblem]] = []
         for display, text, keep in items:
             try:
-                sf = SourceFile.from_text(text, display)
+                sf = SourceFile.from_text(text, display, *self.names(display))
                 facts = collect_facts(sf, self.config)
             except SourceProblem as problem:
                 out.append((display, problem))
@@ -197,7 +207,7 @@ class FileWorker:
         walks: list[tuple[str, bool]] = []
         for display, text, triggered in items:
             try:
-                self.trees[display] = SourceFile.from_text(text, display)
+                self.trees[display] = SourceFile.from_text(text, display, *self.names(display))
             except SourceProblem as problem:
                 out[display] = problem
             except RecursionError:
