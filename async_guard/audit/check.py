@@ -62,6 +62,12 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--jobs", type=_jobs, default=None, metavar="N", help="worker processes (0: all cores)"
     )
+    parser.add_argument(
+        "--project-root",
+        metavar="DIR",
+        help="the project the index is built from (default: the nearest folder above the "
+        "paths with pyproject.toml, setup.cfg, setup.py, manage.py or .git)",
+    )
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE")
     parser.add_argument("--stats", action="store_true", help="print an inventory of the tree")
     parser.add_argument("--quiet", action="store_true", help="findings only, no summary")
@@ -124,6 +130,11 @@ def build_config(
         changes["skip"] = False
     if options.jobs is not None:
         changes["jobs"] = options.jobs
+    if getattr(options, "project_root", None):
+        root = Path(options.project_root)
+        if not root.is_dir():
+            raise UsageError(f"--project-root: {options.project_root!r} is not a folder")
+        changes["project_root"] = str(root.resolve())
     if config.root and not Path(config.cache_dir).is_absolute():
         changes["cache_dir"] = str(Path(config.root) / config.cache_dir)
     return replace(config, **changes)
