@@ -11,7 +11,7 @@ import pytest
 from async_guard.cli import main
 from tests.adoption.corpus import BAD_TASK
 
-TASKS = BAD_TASK.replace("    return asyncio", "    # the bug a reviewer flagged\n    return asyncio") + (
+TASKS = BAD_TASK.replace("    return asyncio", "    # the bug\n    return asyncio") + (
     "\n\n@shared_task\ndef sync_prebuilt(pr):\n"
     "    coroutine = fetch(pr)\n    return asyncio.run(coroutine)\n"
 )
@@ -47,7 +47,7 @@ def test_fix_rewrites_once_and_the_rest_is_reported(
 ) -> None:
     assert check("--fix") == 1  # the unfixable AG101 still stands
     fixed = (tree / "tasks.py").read_text()
-    assert FIXED_TASK in fixed and "    # the bug a reviewer flagged\n" in fixed
+    assert FIXED_TASK in fixed and "    # the bug\n" in fixed
     assert "from asgiref.sync import async_to_sync" in fixed
     assert "import asyncio" in fixed  # still used by the call left alone
     _, err = capsys.readouterr()

@@ -43,9 +43,7 @@ ORM_VIEW = (
 
 
 def audit_on(mode: str = "warn", **extra: object) -> object:
-    return override_settings(
-        ASYNC_GUARD={"AUDIT_CHECK": mode, "AUDIT": {"CACHE": False, **extra}}
-    )
+    return override_settings(ASYNC_GUARD={"AUDIT_CHECK": mode, "AUDIT": {"CACHE": False, **extra}})
 
 
 @pytest.mark.usefixtures("bad_app")
