@@ -71,6 +71,13 @@ def _hook_fails_on_the_bug_and_passes_clean_code(project: Path, env: dict[str, s
     assert (project / "tasks.py").read_text() == BAD_TASK  # the hook reports, it never rewrites
 
 
+def _hook_repositories(tmp_path: Path) -> list[str]:
+    home = tmp_path / "pre-commit-home"
+    return (
+        sorted(p.name for p in home.iterdir() if p.name.startswith("repo")) if home.exists() else []
+    )
+
+
 def test_the_docs_have_a_git_url_hook_and_a_local_hook() -> None:
     configs = documented_configs()
     assert sorted(configs) == sorted([URL, "local"])
@@ -87,10 +94,11 @@ def test_pre_commit_runs_the_hook_from_the_git_url(tmp_path: Path) -> None:
     config = re.sub(r"rev: main\b", f"rev: {commit}", config)
     project, env = _project(tmp_path, config)
     _hook_fails_on_the_bug_and_passes_clean_code(project, env)
+    assert len(_hook_repositories(tmp_path)) == 1  # cloned and installed once
 
 
 @pytest.mark.slow
 def test_pre_commit_runs_the_local_hook(tmp_path: Path) -> None:
     project, env = _project(tmp_path, documented_configs()["local"])
     _hook_fails_on_the_bug_and_passes_clean_code(project, env)
-    assert not (tmp_path / "pre-commit-home" / "repo").exists()  # nothing was installed
+    assert _hook_repositories(tmp_path) == []  # nothing cloned, nothing installed
