@@ -46,7 +46,8 @@ def test_the_readme_installs_from_the_projects_git_url_or_a_checkout() -> None:
 def test_a_wheel_built_from_the_git_url_is_ready_for_an_index(tmp_path: Path) -> None:
     commit = _run("git", "rev-parse", "HEAD").stdout.strip()
     wheels = tmp_path / "wheels"
-    requirement = f"django-async-guard @ git+file://{ROOT}@{commit}"
+    # file://localhost/...: the packaging vendored in older pips wants a host in the URL
+    requirement = f"django-async-guard @ git+file://localhost{ROOT}@{commit}"
     _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), requirement)
     (wheel,) = wheels.glob("django_async_guard-*.whl")
     twine = Path(sys.executable).with_name("twine")
