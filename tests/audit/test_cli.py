@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
-import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import jsonschema
@@ -18,6 +15,7 @@ import pytest
 import async_guard
 from async_guard.audit.report.sarif import SCHEMA_PATH
 from async_guard.audit.rules import all_rules
+from tests.support.terminal import run_on_terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = str(Path(sys.executable).with_name("async-guard"))
@@ -364,31 +362,7 @@ def test_sarif_messages_are_sentences_before_the_hint(project: Path) -> None:
 
 def _read_pty(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
     """Run ``argv`` with stdout and stderr on a pseudo-terminal; (exit code, the screen)."""
-    master, slave = pty.openpty()
-    process = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave
-    )
-    os.close(slave)
-    received = bytearray()
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.5)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # EIO: the child closed the terminal's last handle
-                    break
-                if not chunk:
-                    break
-                received += chunk
-            elif process.poll() is not None:
-                break
-    finally:
-        os.close(master)
-        if process.poll() is None:
-            process.kill()
-    return process.wait(timeout=10), received.decode("utf-8", "replace")
+    return run_on_terminal(argv, cwd, deadline_s=120, env=env)
 
 
 def test_colour_on_a_terminal_none_when_piped(project: Path) -> None:
