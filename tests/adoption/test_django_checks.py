@@ -135,3 +135,35 @@ def test_only_the_projects_own_apps_are_audited(bad_app: Path) -> None:
         assert len(audit_check([apps.get_app_config("ag_checkapp")])) == 1
     with audit_on(), override_settings(BASE_DIR=Path(sys.prefix)):
         assert audit_check(None) == []
+
+
+@pytest.mark.usefixtures("bad_app")
+@pytest.mark.parametrize(
+    ("mode", "argv", "code"),
+    [
+        ("error", ["check"], 1),
+        ("deploy", ["check"], 0),
+        ("deploy", ["check", "--deploy"], 1),
+        ("warn", ["check", "--deploy"], 0),
+    ],
+)
+def test_check_run_by_name_reports_errors_where_opted_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], mode: str, argv: list[str], code: int
+) -> None:
+    """In process, as ``manage.py check`` runs it: ``run_from_argv`` then ``handle``."""
+    from django.core.management import ManagementUtility
+
+    (tmp_path / "ag_checkapp" / "views.py").write_text(ORM_VIEW)
+    with audit_on(mode, SELECT=["AG201"]), pytest.raises(SystemExit) as exited:
+        ManagementUtility(["manage.py", *argv]).execute()
+        raise SystemExit(0)  # no error: the command returned
+    assert exited.value.code == code
+    err = capsys.readouterr().err
+    assert ("(async_guard.E201)" if code else "(async_guard.W201)") in err
+
+
+@pytest.mark.usefixtures("bad_app")
+def test_a_select_that_matches_no_rule_is_a_check_error() -> None:
+    with audit_on(SELECT=["AG9"]):
+        (message,) = audit_check(None)
+    assert message.id == "async_guard.E001" and "'AG9' matches no rule" in message.msg
