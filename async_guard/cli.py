@@ -90,7 +90,7 @@ def run() -> NoReturn:
         sys.stderr.flush()
     except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as cat does
         code = 1
-    from async_guard.audit import processes
+    from async_guard.audit.speed.pool import processes
 
     processes.reap(wait=True)  # the audit's workers, told to end before the report
     atexit._run_exitfuncs()

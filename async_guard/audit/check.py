@@ -21,10 +21,11 @@ from typing import Any, TextIO
 
 from async_guard.audit.atomic import atomic_write
 from async_guard.audit.config import FAIL_ON, Config, ConfigError, find_pyproject, load_pyproject
-from async_guard.audit.engine import AuditResult, audit_paths
 from async_guard.audit.finding import Finding
 from async_guard.audit.report import FORMATS, renderer
+from async_guard.audit.results import AuditResult
 from async_guard.audit.rules import all_rules
+from async_guard.audit.runner import audit_paths
 
 
 class UsageError(Exception):

@@ -56,3 +56,11 @@ class Finding:
         data = asdict(self)
         del data["symbol"], data["source_line"]
         return data
+
+
+def char_column(line: str, byte_offset: int) -> int:
+    """The character column of a UTF-8 byte offset into ``line`` (``ast`` counts
+    bytes; reports, editors and people count characters)."""
+    if line.isascii():
+        return byte_offset
+    return len(line.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))

@@ -9,8 +9,6 @@ half-applied set of fixes is worse than none.
 from __future__ import annotations
 
 import ast
-import importlib
-import pkgutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +21,7 @@ from libcst.metadata import MetadataWrapper
 from async_guard.audit.finding import Finding
 from async_guard.fix import fixers
 from async_guard.fix.base import Edit, FixContext, Fixer, Unfixable
+from async_guard.submodules import import_submodules
 
 
 @dataclass
@@ -41,8 +40,7 @@ def registry() -> dict[str, Fixer]:
     """Every fixer, by code: the modules under ``async_guard.fix.fixers`` register themselves."""
     global _discovered
     if not _discovered:
-        for module in pkgutil.walk_packages(fixers.__path__, prefix=f"{fixers.__name__}."):
-            importlib.import_module(module.name)
+        import_submodules(fixers)
         _discovered = True
     return Fixer.registry
 

@@ -25,7 +25,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from async_guard.audit.finding import Finding
+from async_guard.audit.finding import Finding, char_column
 
 N = TypeVar("N", bound=cst.CSTNode)
 
@@ -175,8 +175,7 @@ class FixContext:
     def _char_column(self, line: int, byte_col: int) -> int:
         if not 0 < line <= len(self.source_lines):
             return byte_col
-        encoded = self.source_lines[line - 1].encode("utf-8")
-        return len(encoded[:byte_col].decode("utf-8", errors="ignore"))
+        return char_column(self.source_lines[line - 1], byte_col)
 
     def _nodes_on(self, line: int) -> list[cst.CSTNode]:
         if not self._by_line:

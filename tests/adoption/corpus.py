@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from async_guard.audit.config import Config
-from async_guard.audit.engine import audit_paths, audit_source
 from async_guard.audit.finding import Finding
 from async_guard.audit.rules import get_rule
+from async_guard.audit.runner import audit_paths
+from async_guard.audit.walk import audit_source
 from async_guard.fix import FIXABLE_CODES, fix_source
 
 FIX_FILES = Path(__file__).resolve().parent.parent / "fix_files"

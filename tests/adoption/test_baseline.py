@@ -12,8 +12,8 @@ import pytest
 
 from async_guard.audit import baseline
 from async_guard.audit.baseline import Baseline, BaselineEntry, BaselineError
-from async_guard.audit.engine import audit_source
 from async_guard.audit.finding import Finding
+from async_guard.audit.walk import audit_source
 
 MODELS = """\
 from django.db import models

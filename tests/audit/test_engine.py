@@ -9,9 +9,12 @@ from pathlib import Path
 import hypothesis
 import pytest
 
+from async_guard.audit.analysis.triggers import TriggerTest
 from async_guard.audit.config import Config, ConfigError, from_mapping, load_pyproject
-from async_guard.audit.engine import TriggerTest, audit_paths, audit_source, triggers
+from async_guard.audit.runner import audit_paths
+from async_guard.audit.speed.skip import file_triggers as triggers
 from async_guard.audit.suppress import suppressed_codes
+from async_guard.audit.walk import audit_source
 from tests.audit.conftest import write_tree
 
 BUG = "import asyncio\n\n\ndef f():\n    return asyncio.get_event_loop()\n"
@@ -276,8 +279,9 @@ def test_index_across_files(tmp_path: Path) -> None:
     )
     result = audit_paths([str(root)], Config(cache=False, jobs=1))
     assert codes(result) == [("run.py", 12, "AG103")]
-    from async_guard.audit.index import ProjectIndex, collect_facts
-    from async_guard.audit.source import SourceFile
+    from async_guard.audit.analysis.facts import collect_facts
+    from async_guard.audit.analysis.index import ProjectIndex
+    from async_guard.audit.analysis.source import SourceFile
 
     facts = [
         collect_facts(SourceFile.from_text(p.read_text(), str(p)))
@@ -295,7 +299,7 @@ def test_index_across_files(tmp_path: Path) -> None:
 
 
 def test_cache_entry_pickles_facts(tmp_path: Path) -> None:
-    from async_guard.audit.cache import Cache, CacheEntry
+    from async_guard.audit.speed.cache import Cache, CacheEntry
 
     cache = Cache(tmp_path, "1", "cfg")
     cache.store("ab" * 8, CacheEntry(facts=None, problem=(1, "x")))
@@ -307,7 +311,7 @@ def test_cache_entry_pickles_facts(tmp_path: Path) -> None:
 
 
 def test_every_antipattern_example_is_found() -> None:
-    """Each runnable seed anti-pattern names its audit code in its docstring; the audit finds it."""
+    """Each runnable anti-pattern names its audit code in its docstring; the audit finds it."""
     import re
 
     root = Path(__file__).resolve().parents[2]
@@ -331,7 +335,7 @@ def test_count_defs_counts_the_lines_that_start_with_def(text: str) -> None:
     """The skipped files' inventory counts what ``^[ \\t]*def[ \\t]`` would, faster."""
     import re
 
-    from async_guard.audit.engine import count_defs
+    from async_guard.audit.speed.words import count_defs
 
     assert count_defs(text) == len(re.findall(r"^[ \t]*def[ \t]", text, re.M))
 
@@ -369,7 +373,7 @@ def _decode_as_the_interpreter(data: bytes) -> str | None:
 )
 def test_decode_source_decodes_as_the_interpreter_does(data: bytes) -> None:
     """The UTF-8 fast path (no BOM, no cookie) agrees with tokenize's detection."""
-    from async_guard.audit.source import SourceProblem, decode_source
+    from async_guard.audit.analysis.source import SourceProblem, decode_source
 
     try:
         got: str | None = decode_source(data)

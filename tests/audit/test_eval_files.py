@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from async_guard.audit.config import Config
-from async_guard.audit.engine import audit_source
 from async_guard.audit.rules import all_rules
+from async_guard.audit.walk import audit_source
 
 EVAL_DIR = Path(__file__).resolve().parents[1] / "eval_files"
 FILES = sorted(EVAL_DIR.glob("*.py"))

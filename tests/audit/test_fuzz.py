@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from async_guard.audit.engine import audit_source
 from async_guard.audit.finding import CONTEXTS
+from async_guard.audit.walk import audit_source
 
 FRAGMENTS = [
     "import asyncio\n", "from asgiref.sync import async_to_sync, sync_to_async\n",

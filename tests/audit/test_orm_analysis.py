@@ -1,4 +1,4 @@
-"""Unit tests of async_guard.audit.orm: what a body does with the ORM, on real parsed
+"""Unit tests of async_guard.audit.analysis.orm: what a body does with the ORM, on real parsed
 files and a real project index (no engine needed)."""
 
 from __future__ import annotations
@@ -8,11 +8,14 @@ import textwrap
 
 import pytest
 
-from async_guard.audit import orm
+from async_guard.audit.analysis import orm
+from async_guard.audit.analysis.facts import collect_facts
+from async_guard.audit.analysis.index import ProjectIndex
+from async_guard.audit.analysis.orm.values import RelationRead, defs_in
+from async_guard.audit.analysis.scope import Scope
+from async_guard.audit.analysis.source import SourceFile
+from async_guard.audit.analysis.walker import Walker
 from async_guard.audit.config import Config
-from async_guard.audit.context import Scope
-from async_guard.audit.index import ProjectIndex, collect_facts
-from async_guard.audit.source import SourceFile
 
 MODELS = """\
 from django.db import models
@@ -55,15 +58,13 @@ def analyze(body: str, name: str = "f") -> orm.OrmFacts:
         if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name
     )
     analyzer = orm.OrmAnalyzer(sf, index)
-    analyzer.local_defs.update(orm._defs_in(sf.tree.body))
+    analyzer.local_defs.update(defs_in(sf.tree.body))
     return analyzer.function(node)
 
 
 def texts(nodes: object) -> list[str]:
     assert isinstance(nodes, dict)
-    return sorted(
-        ast.unparse(n.node if isinstance(n, orm.RelationRead) else n) for n in nodes.values()
-    )
+    return sorted(ast.unparse(n.node if isinstance(n, RelationRead) else n) for n in nodes.values())
 
 
 def test_the_model_comes_from_the_index_through_an_abstract_project_base() -> None:
@@ -402,28 +403,33 @@ def test_does_orm_work_stops_after_two_levels_of_helpers() -> None:
     assert analyzer.does_orm_work(ast.Name("x")) is False
 
 
-def test_facts_for_is_cached_per_body_and_lambdas_are_sync() -> None:
+def test_body_facts_are_analyzed_once_per_walk_and_lambdas_are_sync() -> None:
     source = "from app.models import Position\n\nasync def f():\n    Position.objects.get()\n"
     sf, index = project(source, ("app/models.py", MODELS))
     func = sf.tree.body[1]
     module = Scope("module", sf.tree, "")
     scope = Scope("function", func, "app.code.f", is_async=True, parent=module)
-    first = orm.facts_for(sf, index, scope)
-    assert orm.facts_for(sf, index, scope) is first
+    memo: dict[object, object] = {}
+    first = orm.body_facts(sf, index, scope, memo)
+    assert orm.body_facts(sf, index, scope, memo) is first
     assert len(first.evaluations) == 1
-    assert orm.facts_for(sf, index, module).evaluations == {}
+    assert orm.body_facts(sf, index, module, memo).evaluations == {}
     lam = ast.parse("lambda: Position.objects.get()").body[0]
     assert isinstance(lam, ast.Expr)
     lam_scope = Scope("function", lam.value, "app.code.<lambda>", parent=module)
-    assert orm.facts_for(sf, index, lam_scope).evaluations == {}
+    assert orm.body_facts(sf, index, lam_scope, memo).evaluations == {}
 
 
-def test_cache_is_bounded() -> None:
+def test_the_memo_lives_and_dies_with_its_walk() -> None:
+    """No analysis outlives its walk: nothing grows across the files of a run."""
     sf, index = project("x = 1\n", ("app/models.py", MODELS))
-    for _ in range(orm._CACHE_SIZE + 5):
+    walker = Walker(sf, [], index)
+    for _ in range(5):
         tree = ast.parse("def f(): pass")
-        orm.facts_for(sf, index, Scope("function", tree.body[0], "f", parent=None))
-    assert len(orm._CACHE) <= orm._CACHE_SIZE
+        orm.body_facts(sf, index, Scope("function", tree.body[0], "f", parent=None), walker.memo)
+    assert len(walker.memo) >= 5
+    walker.close()
+    assert walker.memo == {}
 
 
 def test_fetched_lists_keep_their_instances_relations() -> None:

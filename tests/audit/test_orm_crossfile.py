@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from async_guard.audit.config import Config
-from async_guard.audit.engine import audit_paths
 from async_guard.audit.finding import Finding
+from async_guard.audit.runner import audit_paths
 from tests.audit.conftest import write_tree
 
 BASE = """\

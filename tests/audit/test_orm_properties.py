@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from async_guard.audit.config import Config
-from async_guard.audit.engine import audit_source
+from async_guard.audit.walk import audit_source
 
 MODEL = """\
 from asgiref.sync import sync_to_async

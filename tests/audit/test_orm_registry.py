@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 from async_guard.audit.config import Config
-from async_guard.audit.engine import audit_paths
+from async_guard.audit.runner import audit_paths
 from async_guard.management.commands.audit_async import registry_facts
 
 CODE = """\

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from async_guard.audit import processes
+from async_guard.audit.speed.pool import processes
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="forked workers need os.fork")
 

@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 
 from async_guard.audit.config import Config
-from async_guard.audit.engine import AuditResult, audit_paths
 from async_guard.audit.finding import Finding
+from async_guard.audit.results import AuditResult
 from async_guard.audit.rules import all_rules
+from async_guard.audit.runner import audit_paths
 from benchmarks import corpus
 from tests.audit.conftest import write_tree
 from tests.support import services

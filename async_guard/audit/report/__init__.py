@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from async_guard.audit.engine import AuditResult
+from async_guard.audit.results import AuditResult
 from async_guard.audit.rules import Rule
 
 FORMATS = ("text", "json", "sarif", "github")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from async_guard.audit.engine import AuditResult
+from async_guard.audit.results import AuditResult
 from async_guard.audit.rules import Rule
 
 

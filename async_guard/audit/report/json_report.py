@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from async_guard.audit.engine import AuditResult
+from async_guard.audit.results import AuditResult
 from async_guard.audit.rules import Rule
 
 VERSION = 1

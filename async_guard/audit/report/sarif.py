@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from async_guard import __version__
-from async_guard.audit.engine import AuditResult
+from async_guard.audit.results import AuditResult
 from async_guard.audit.rules import Rule
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from async_guard.audit.engine import AuditResult, Stats
+from async_guard.audit.results import AuditResult, Stats
 from async_guard.audit.rules import Rule
 
 _BOLD, _DIM, _RED, _YELLOW, _GREEN, _RESET = (

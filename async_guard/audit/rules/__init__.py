@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import sys
 
 from async_guard.audit.rules.base import Rule
+from async_guard.submodules import import_submodules
 
 __all__ = ["Rule", "all_rules", "get_rule"]
 
@@ -23,8 +23,7 @@ def _subclasses(cls: type[Rule]) -> list[type[Rule]]:
 def all_rules() -> list[type[Rule]]:
     """Every rule class with a ``code``, sorted by code (imports the rule modules once)."""
     if not _REGISTRY:
-        for info in pkgutil.walk_packages(__path__, prefix=f"{__name__}."):
-            importlib.import_module(info.name)
+        import_submodules(sys.modules[__name__])
         for cls in _subclasses(Rule):
             if not cls.code:
                 continue

@@ -5,13 +5,19 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from async_guard.audit.bridges import GET_LOOP, NEW_LOOP, bridge_of, call_target, loop_variables
-from async_guard.audit.context import SYNC_ENTRY_CONTEXTS
+from async_guard.audit.analysis.entrypoints import SYNC_ENTRY_CONTEXTS
+from async_guard.audit.analysis.loop_calls import (
+    GET_LOOP,
+    NEW_LOOP,
+    bridge_of,
+    call_target,
+    loop_variables,
+)
 from async_guard.audit.finding import Severity
 from async_guard.audit.rules.base import Rule
 
 if TYPE_CHECKING:
-    from async_guard.audit.context import Scope
+    from async_guard.audit.analysis.scope import Scope
 
 _WHERE = {
     "celery-task": "a Celery task",
@@ -35,8 +41,10 @@ class AsyncioRunInSyncEntrypoint(Rule):
     connection*, outside the caller's transaction and its
     `select_for_update()` locks, without the request's or task's thread
     locals. Writes are committed (or lost) behind the caller's back, and a
-    rollback in the caller does not undo them: the seed's "database operations
-    silently fail" bug in Celery workers. The finding is an error when the
+    rollback in the caller does not undo them. In Celery workers this shows
+    up as database writes that "silently fail": the task succeeds, its
+    transaction rolls back, and the rows written from the other connection
+    stay (or the other way round). The finding is an error when the
     coroutine reaches `sync_to_async` or the async ORM through calls the
     audit can resolve, a warning otherwise (a fresh loop per call is still
     wasteful and breaks loop-bound clients).
@@ -76,6 +84,7 @@ class AsyncioRunInSyncEntrypoint(Rule):
     severity: ClassVar[Severity] = "warning"
     escalates_to: ClassVar[Severity | None] = "error"
     triggers: ClassVar[tuple[str, ...]] = ("asyncio",)
+    depends_on_callers: ClassVar[bool] = True  # the entry point that reaches the call
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

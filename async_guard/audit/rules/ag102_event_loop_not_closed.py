@@ -5,12 +5,12 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, ClassVar
 
-from async_guard.audit.bridges import NEW_LOOP, function_body_nodes
+from async_guard.audit.analysis.loop_calls import NEW_LOOP, function_body_nodes
 from async_guard.audit.finding import Severity
 from async_guard.audit.rules.base import Rule
 
 if TYPE_CHECKING:
-    from async_guard.audit.context import Scope
+    from async_guard.audit.analysis.scope import Scope
 
 # Handing the loop to these does not pass on the duty to close it.
 _NOT_AN_OWNER = frozenset({"asyncio.set_event_loop", "asyncio.events.set_event_loop"})

@@ -6,12 +6,12 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, ClassVar
 
-from async_guard.audit.bridges import bridge_of
+from async_guard.audit.analysis.loop_calls import bridge_of
 from async_guard.audit.finding import Severity
 from async_guard.audit.rules.base import Rule
 
 if TYPE_CHECKING:
-    from async_guard.audit.context import Scope
+    from async_guard.audit.analysis.scope import Scope
 
 
 class AsyncMainTouchesOrm(Rule):
@@ -24,7 +24,8 @@ class AsyncMainTouchesOrm(Rule):
     work is split across threads and connections, any direct query raises
     `SynchronousOnlyOperation` halfway through (after earlier writes were
     committed), and `transaction.atomic()` around the run protects nothing.
-    This is how the seed project corrupted Positions 33 and 34 mid-run. The
+    A script that ran `asyncio.run(main())` over ORM work this way corrupted
+    two positions halfway through a data fix, and committed the rest. The
     finding is reported at the `asyncio.run()` call when `main` reaches a
     model manager, `sync_to_async` or the async ORM through resolvable calls.
 
@@ -43,7 +44,7 @@ class AsyncMainTouchesOrm(Rule):
     ## Fix
 
     Keep the entry point sync, do the ORM work there, and bridge only the SDK
-    calls (seed Pattern 1/5):
+    calls:
 
     ```python
     def main():
@@ -60,6 +61,7 @@ class AsyncMainTouchesOrm(Rule):
     name: ClassVar[str] = "async-main-touches-orm"
     severity: ClassVar[Severity] = "error"
     triggers: ClassVar[tuple[str, ...]] = ("asyncio",)
+    depends_on_callers: ClassVar[bool] = True  # a script or command reaching the call
 
     def visit_Call(self, node: ast.Call, scope: Scope) -> None:
         if scope.in_async or scope.context not in ("script", "management-command"):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, ClassVar
 
-from async_guard.audit.bridges import bridge_of
+from async_guard.audit.analysis.loop_calls import bridge_of
 from async_guard.audit.finding import Severity
 from async_guard.audit.rules.base import Rule
 
 if TYPE_CHECKING:
-    from async_guard.audit.context import Scope
+    from async_guard.audit.analysis.scope import Scope
 
 _FAILURE = {
     "asyncio.run": "RuntimeError: asyncio.run() cannot be called from a running event loop",

@@ -7,13 +7,18 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from async_guard.audit.bridges import Bridge, bridge_of, call_target, function_body_nodes
+from async_guard.audit.analysis.loop_calls import (
+    Bridge,
+    bridge_of,
+    call_target,
+    function_body_nodes,
+)
+from async_guard.audit.analysis.source import dotted
 from async_guard.audit.finding import Severity
 from async_guard.audit.rules.base import Rule
-from async_guard.audit.source import dotted
 
 if TYPE_CHECKING:
-    from async_guard.audit.context import Scope
+    from async_guard.audit.analysis.scope import Scope
 
 # Values that hold sockets, futures or tasks of the loop they were made on.
 _LOOP_BOUND = re.compile(
@@ -40,8 +45,10 @@ class LoopBoundObjectReused(Rule):
     `async_to_sync()` and `run_async()` each make a loop for one call and
     close it on return, so an object created in one such call is attached to a
     dead loop when the next call uses it: `RuntimeError: Event loop is
-    closed`, or a hang on a future nobody will resolve (seed lesson 1). The
-    same happens with `loop.run_until_complete()` after `loop.close()`.
+    closed`, or a hang on a future nobody will resolve (a broker SDK session
+    created in one task run and kept in a module global fails this way on the
+    next run). The same happens with `loop.run_until_complete()` after
+    `loop.close()`.
     Only values whose name (or whose factory's name) says session, client,
     connection, channel, pool, socket, stream, transport or engine are
     tracked; plain data returned by a bridge is fine.

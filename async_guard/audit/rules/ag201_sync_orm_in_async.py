@@ -5,12 +5,11 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, ClassVar
 
-from async_guard.audit import orm
 from async_guard.audit.finding import Severity
 from async_guard.audit.rules.base import Rule
 
 if TYPE_CHECKING:
-    from async_guard.audit.context import Scope
+    from async_guard.audit.analysis.scope import Scope
 
 
 class SyncOrmInAsync(Rule):
@@ -65,7 +64,7 @@ class SyncOrmInAsync(Rule):
     triggers: ClassVar[tuple[str, ...]] = ("async",)
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef, scope: Scope) -> None:
-        facts = orm.facts_for(self.file, self.index, scope)
+        facts = self.orm_facts(scope)
         for expr in facts.evaluations.values():
             self.report(
                 expr,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from async_guard.audit.finding import Severity
-from async_guard.audit.orm import OrmBodyRule
+from async_guard.audit.rules.orm_body import OrmBodyRule
 
 if TYPE_CHECKING:
-    from async_guard.audit.context import Scope
-    from async_guard.audit.orm import OrmFacts
+    from async_guard.audit.analysis.orm import OrmFacts
+    from async_guard.audit.analysis.scope import Scope
 
 
 class OrmEvaluatedBeforeWrap(OrmBodyRule):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, ClassVar
 
-from async_guard.audit import orm
+from async_guard.audit.analysis.django_names import ASYNC_ORM_METHODS
+from async_guard.audit.analysis.orm.values import COROUTINE_METHODS
 from async_guard.audit.finding import Severity
 from async_guard.audit.rules.base import Rule
 
 if TYPE_CHECKING:
-    from async_guard.audit.context import Scope
+    from async_guard.audit.analysis.scope import Scope
 
 
 class CoroutineNeverAwaited(Rule):
@@ -58,10 +59,10 @@ class CoroutineNeverAwaited(Rule):
     code: ClassVar[str] = "AG301"
     name: ClassVar[str] = "coroutine-never-awaited"
     severity: ClassVar[Severity] = "error"
-    # A caller need not contain "async" when the coroutine function is defined in
-    # another file; the engine parses every file that names something a parsed file
-    # defines, so the defining file's "async" covers the caller.
-    triggers: ClassVar[tuple[str, ...]] = ("async",)
+    # A call of the async ORM API names its method; a call of a coroutine function
+    # defined in another file may name nothing async at all (depends_on_callees).
+    triggers: ClassVar[tuple[str, ...]] = ("async", *sorted(ASYNC_ORM_METHODS))
+    depends_on_callees: ClassVar[bool] = True
 
     def visit_Expr(self, node: ast.Expr, scope: Scope) -> None:
         if isinstance(node.value, ast.Call):
@@ -109,8 +110,8 @@ class CoroutineNeverAwaited(Rule):
             return target.rsplit(".", 1)[-1]
         if (
             isinstance(call.func, ast.Attribute)
-            and call.func.attr in orm.COROUTINE_METHODS
-            and id(call) in orm.facts_for(self.file, self.index, scope).async_calls
+            and call.func.attr in COROUTINE_METHODS
+            and id(call) in self.orm_facts(scope).async_calls
         ):
             return call.func.attr
         return None

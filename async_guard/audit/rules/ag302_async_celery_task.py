@@ -9,7 +9,7 @@ from async_guard.audit.finding import Severity
 from async_guard.audit.rules.base import Rule
 
 if TYPE_CHECKING:
-    from async_guard.audit.context import Scope
+    from async_guard.audit.analysis.scope import Scope
 
 
 #: Task libraries whose workers await coroutine tasks: not Celery's problem.

@@ -1,8 +1,10 @@
 """The Rule API: what every rule module subclasses.
 
-A rule declares ``code``, ``name``, ``severity`` and ``triggers``; its docstring
-is its documentation (first line a one-line summary, then the markdown sections
-``What goes wrong``, ``Bad`` and ``Fix``, in that order). The walker calls
+A rule declares ``code``, ``name``, ``severity``, its ``triggers`` and what its
+findings depend on (``depends_on_callers``, ``depends_on_callees``); its
+docstring is its documentation (first line a one-line summary, then the markdown
+sections ``What goes wrong``, ``Bad`` and ``Fix``, in that order). Those
+declarations are all the speed layer reads of a rule: it never holds rule code. The walker calls
 ``visit_<NodeClass>(node, scope)`` on every enabled rule that defines it, and
 ``leave_<NodeClass>(node, scope)`` after the node's children. For a
 ``FunctionDef``/``AsyncFunctionDef``/``ClassDef``/``Lambda`` the scope passed is
@@ -16,13 +18,15 @@ import ast
 import inspect
 from typing import TYPE_CHECKING, ClassVar
 
-from async_guard.audit.finding import Finding, Severity
-from async_guard.audit.index import callee_name
+from async_guard.audit.analysis.facts import callee_name
+from async_guard.audit.analysis.orm import OrmFacts, body_facts
+from async_guard.audit.finding import Finding, Severity, char_column
 
 if TYPE_CHECKING:
-    from async_guard.audit.context import Scope, Walker
-    from async_guard.audit.index import ProjectIndex
-    from async_guard.audit.source import SourceFile
+    from async_guard.audit.analysis.questions import Questions
+    from async_guard.audit.analysis.scope import Scope
+    from async_guard.audit.analysis.source import SourceFile
+    from async_guard.audit.analysis.walker import Walker
 
 
 class Rule:
@@ -33,11 +37,23 @@ class Rule:
     severity: ClassVar[Severity] = "warning"
     #: A severity some findings are raised to (AG101: error when the ORM is reached).
     escalates_to: ClassVar[Severity | None] = None
-    #: Substrings: a file that contains none of them cannot produce a finding of this
-    #: rule (the engine then may skip parsing it). Keep them conservative.
+    #: Words its findings need in the text, with the meaning ``analysis.triggers``
+    #: gives them: a file whose text holds none of them yields no finding of this
+    #: rule (so the audit need not parse it), except at the calls ``depends_on_callees``
+    #: describes. Keep them conservative: a missing one loses findings.
     triggers: ClassVar[tuple[str, ...]] = ()
+    #: Its findings inside a function depend on the entry-point context that the
+    #: function's callers give it (AG101: ``asyncio.run()`` is a bug in a Celery task,
+    #: not in a script). The audit then reads every file that may call, however
+    #: indirectly, a function holding a sync->async bridge (``FileFacts.bridges``).
+    depends_on_callers: ClassVar[bool] = False
+    #: Its findings may sit at a call of a function defined in another file and depend
+    #: on what that function is (AG301: a coroutine function called without ``await``),
+    #: in a file that holds none of its triggers. The audit then reads every file that
+    #: may call a coroutine function.
+    depends_on_callees: ClassVar[bool] = False
 
-    def __init__(self, file: SourceFile, index: ProjectIndex, walker: Walker) -> None:
+    def __init__(self, file: SourceFile, index: Questions, walker: Walker) -> None:
         self.file = file
         self.index = index
         self.walker = walker
@@ -59,6 +75,10 @@ class Rule:
     def resolve(self, expr: ast.AST, scope: Scope) -> str | None:
         """``self.file.resolve`` plus ``self.method``/``cls.method`` and nested functions."""
         return callee_name(self.file, scope, expr)
+
+    def orm_facts(self, scope: Scope) -> OrmFacts:
+        """What the body ``scope`` is in does with the ORM (analyzed once per walk)."""
+        return body_facts(self.file, self.index, scope, self.walker.memo)
 
     def report(
         self,
@@ -83,10 +103,12 @@ class Rule:
             Finding(
                 path=self.file.path,
                 line=line,
-                col=_char_col(text, getattr(node, "col_offset", 0)) + 1,
+                col=char_column(text, getattr(node, "col_offset", 0)) + 1,
                 code=self.code,
                 end_line=end_line,
-                end_col=_char_col(self.file.line(end_line), getattr(node, "end_col_offset", 0) or 0)
+                end_col=char_column(
+                    self.file.line(end_line), getattr(node, "end_col_offset", 0) or 0
+                )
                 + 1,
                 name=self.name,
                 severity=severity or self.severity,
@@ -97,10 +119,3 @@ class Rule:
                 source_line=text.strip(),
             )
         )
-
-
-def _char_col(line: str, byte_offset: int) -> int:
-    """ast offsets count UTF-8 bytes; reports count characters."""
-    if line.isascii():
-        return byte_offset
-    return len(line.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))

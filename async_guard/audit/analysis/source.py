@@ -39,6 +39,11 @@ class SourceProblem(Exception):
         self.col = max(col, 1)
 
 
+def too_deep() -> SourceProblem:
+    """A file nested deeper than the audit's walk can follow (Python's recursion limit)."""
+    return SourceProblem("too deeply nested to audit (recursion limit)")
+
+
 def decode_source(data: bytes) -> str:
     """Decode like the interpreter does: BOM or PEP 263 cookie, else UTF-8."""
     head = data[: data.find(b"\n", data.find(b"\n") + 1) + 1 or len(data)]

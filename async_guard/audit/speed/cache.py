@@ -13,14 +13,12 @@ import functools
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from async_guard.audit.analysis.facts import FileFacts
 from async_guard.audit.atomic import atomic_write
 from async_guard.audit.finding import Finding
-from async_guard.audit.index import FileFacts, Journal
-
-if TYPE_CHECKING:
-    from async_guard.audit.engine import AuditResult
+from async_guard.audit.results import AuditResult
+from async_guard.audit.speed.journal import Journal
 
 
 @dataclass(frozen=True)
@@ -29,10 +27,16 @@ class CacheEntry:
     findings: tuple[Finding, ...] = ()
     run_contexts: tuple[str, ...] = ()
     #: The questions the file's walk asked the index (its findings stand while the
-    #: answers do: see ProjectIndex.replay).
+    #: answers do: see ``speed.journal``).
     journal: Journal | None = None
     problem: tuple[int, str] | None = None
     skipped: bool = False
+
+
+def sha256(data: bytes) -> str:
+    import hashlib  # here: only a run with a cache hashes (the import costs a cold run)
+
+    return hashlib.sha256(data).hexdigest()
 
 
 @functools.lru_cache(maxsize=1)
@@ -41,7 +45,7 @@ def code_fingerprint() -> str:
     import hashlib  # here: a run without a cache need not load it
 
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
+    for path in sorted(Path(__file__).parents[1].rglob("*.py")):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -70,7 +74,7 @@ class Cache:
                 result = pickle.load(handle)
         except Exception:  # missing, corrupted or stale: run again
             return None
-        return result if type(result).__name__ == "AuditResult" else None
+        return result if isinstance(result, AuditResult) else None
 
     def store_run(self, result: AuditResult, *keys: str) -> None:
         """Keep ``result`` under each of ``keys`` (and no earlier run)."""

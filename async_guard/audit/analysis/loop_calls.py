@@ -1,4 +1,6 @@
-"""Recognising the sync->async bridges in a call: shared by the AG1xx rules.
+"""Calls that run or make an event loop from sync code (the sync->async bridges).
+
+Shared by the fact collector and the AG1xx rules.
 
 * ``asyncio.run(coro)``: a fresh loop, closed on return;
 * ``<loop>.run_until_complete(coro)``: the given loop;
@@ -11,7 +13,7 @@ import ast
 from dataclasses import dataclass
 from typing import Literal
 
-from async_guard.audit.source import SourceFile
+from async_guard.audit.analysis.source import SourceFile
 
 ASYNCIO_RUN = frozenset({"asyncio.run", "asyncio.runners.run"})
 NEW_LOOP = frozenset({"asyncio.new_event_loop", "asyncio.events.new_event_loop"})
@@ -29,11 +31,6 @@ class Bridge:
     target: ast.expr | None
     #: For run_until_complete: the loop expression.
     loop: ast.expr | None = None
-
-    @property
-    def fresh_loop(self) -> bool:
-        """True when the bridge makes (and closes) its own loop for this one call."""
-        return self.kind != "run_until_complete"
 
 
 def bridge_of(sf: SourceFile, node: ast.Call) -> Bridge | None:

@@ -1,0 +1,1 @@
+"""The audit's worker processes (see ``pool``), and the work each does (``worker``)."""

@@ -1,0 +1,222 @@
+"""The per-file work of a run, done where the file is: read, test, parse, walk.
+
+A :class:`FileWorker` runs in a worker process (``serve``), or in the engine's own
+process for a small tree. Each file's text and words stay with the worker that
+read it, and its tree with the worker that parsed it, until they are needed.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from async_guard.audit.analysis.facts import FileFacts, collect_facts
+from async_guard.audit.analysis.index import ProjectIndex
+from async_guard.audit.analysis.source import (
+    SourceFile,
+    SourceProblem,
+    decode_source,
+    module_name,
+    read_file,
+    too_deep,
+)
+from async_guard.audit.analysis.triggers import TriggerTest
+from async_guard.audit.config import Config
+from async_guard.audit.speed.cache import sha256
+from async_guard.audit.speed.journal import Journal, JournaledQuestions, Miss
+from async_guard.audit.speed.pool import processes
+from async_guard.audit.speed.skip import file_triggers
+from async_guard.audit.speed.words import alias_names, count_defs, import_renames, text_words
+from async_guard.audit.walk import FileWalk, walk_file
+
+
+@dataclass
+class Walked:
+    """A file's walk, with the questions it asked and the misses of their answers."""
+
+    walk: FileWalk
+    journal: Journal
+    misses: set[Miss]
+
+
+@dataclass
+class Loaded:
+    """One file as a worker read it (``problem`` set when it could not be read)."""
+
+    display: str
+    #: None for a file without a trigger read by a child worker: it stays there until
+    #: the engine asks for it (``WorkerPool.texts_of``), which it seldom does.
+    text: str | None = ""
+    key: str = ""
+    module: str = ""
+    lines: int = 0
+    #: Walked by the rules: its text holds a trigger (or skipping is off).
+    full: bool = False
+    #: Its ``name as alias`` pairs (a full file's; the others' come when asked for).
+    renames: list[tuple[str, str]] = field(default_factory=list)
+    #: A full file's facts (or why it does not parse), when it was parsed as it was read.
+    facts: FileFacts | SourceProblem | None = None
+    #: The ``def`` lines of a file without a trigger (``--stats`` counts them if skipped).
+    defs: int = 0
+    #: The names that follow an ``as`` (see ``speed.journal``).
+    aliases: frozenset[str] = frozenset()
+    problem: SourceProblem | None = None
+
+
+class FileWorker:
+    """Reads files, answers the text questions about them, parses them and keeps their
+    trees until the walk (in-process, or in a child process).
+
+    The words of a file that holds no trigger stay with the worker that read it: the
+    skip asks which files mention a sensitive name, and sending every file's words to
+    the main process would cost as much as collecting them."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.trees: dict[str, SourceFile] = {}
+        self.texts: dict[str, str] = {}
+        self.words: dict[str, frozenset[bytes]] = {}
+        self.modules: dict[str, str] = {}
+        self.renamed: set[str] = set()
+        # chosen by ``select`` as candidates, or as partial files
+        self.candidates: set[str] = set()
+        self.partial: set[str] = set()
+        self.asked: tuple[set[bytes], dict[bytes, set[bytes]]] | None = None
+        self.index = ProjectIndex()
+        self.aliased: frozenset[str] | None = None
+
+    def load(self, items: list[tuple[str, str]], hashing: bool, ship: bool) -> list[Loaded]:
+        """Read, decode and test each file. With ``hashing`` (a cache), its key is its
+        content hash, and a full file waits for the engine to ask for its facts (the
+        cache may have them); without, hashing every byte buys nothing, and a full
+        file is parsed at once (and its tree kept for the walk)."""
+        hits = TriggerTest(file_triggers(self.config)) if self.config.skip else None
+        out: list[Loaded] = []
+        for path, display in items:
+            try:
+                data = read_file(path)
+                text = decode_source(data)
+            except SourceProblem as problem:
+                out.append(Loaded(display, problem=problem))
+                continue
+            key = sha256(display.encode() + b"\0" + data) if hashing else display
+            module = module_name(display)[0]
+            # A module of a package named ``asyncio`` resolves its relative imports and
+            # its own names to ``asyncio.*`` without writing the word (``analysis.triggers``).
+            full = hits is None or hits.search(text) or module.split(".")[0] == "asyncio"
+            lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+            loaded = Loaded(display, text, key, module, lines, full)
+            loaded.aliases = alias_names(data)
+            self.texts[display] = text
+            self.modules[display] = module
+            if full:
+                loaded.renames = import_renames(text)
+                if not hashing:
+                    loaded.facts = self.parse([(display, text, True)])[0][1]
+            else:
+                self.words[display] = text_words(text)
+                loaded.defs = count_defs(text)
+                if not ship:
+                    loaded.text = None
+            out.append(loaded)
+        return out
+
+    def texts_of(self, displays: list[str]) -> dict[str, str]:
+        return {display: self.texts[display] for display in displays}
+
+    def select(
+        self, functions: set[bytes], methods: dict[bytes, set[bytes]], modules: set[str | None]
+    ) -> tuple[list[str], list[str]]:
+        """The files not chosen yet that mention a sensitive function or a class with a
+        sensitive method (candidates), and the unread ones of ``modules`` (partial).
+        Files with a trigger have no words here: they are read already."""
+        candidates: list[str] = []
+        partial: list[str] = []
+        # the same names as last time find no new candidate (the rounds often repeat them)
+        same = (functions, methods) == self.asked
+        self.asked = (functions, methods)
+        for display, words in self.words.items():
+            if display in self.candidates:
+                continue
+            if not same and (
+                words & functions or any(methods[m] & words for m in words & methods.keys())
+            ):
+                self.candidates.add(display)
+                candidates.append(display)
+            elif display not in self.partial and self.modules[display] in modules:
+                self.partial.add(display)
+                partial.append(display)
+        return candidates, partial
+
+    def renames(self, sensitive: set[bytes]) -> list[tuple[str, str]]:
+        """The renames of every file not asked yet that mentions a ``sensitive`` word (the
+        renames of a file that names none cannot rename a sensitive name)."""
+        out: list[tuple[str, str]] = []
+        for display, words in self.words.items():
+            if display not in self.renamed and words & sensitive:
+                self.renamed.add(display)
+                out.extend(import_renames(self.texts[display]))
+        return out
+
+    def parse(
+        self, items: list[tuple[str, str, bool]]
+    ) -> list[tuple[str, FileFacts | SourceProblem]]:
+        """Facts of each file; the tree is kept for the walk only when ``keep`` says so."""
+        out: list[tuple[str, FileFacts | SourceProblem]] = []
+        for display, text, keep in items:
+            try:
+                sf = SourceFile.from_text(text, display)
+                facts = collect_facts(sf, self.config)
+            except SourceProblem as problem:
+                out.append((display, problem))
+                continue
+            except RecursionError:
+                out.append((display, too_deep()))
+                continue
+            if keep:
+                self.trees[display] = sf
+            out.append((display, facts))
+        return out
+
+    def use(self, index: ProjectIndex, aliased: frozenset[str] | None) -> None:
+        """The index the next walks ask, and the names files give something with ``as``."""
+        self.index, self.aliased = index, aliased
+
+    def walk_texts(self, items: list[tuple[str, str]]) -> dict[str, Walked | SourceProblem]:
+        """Parse and walk files whose trees another worker kept (see ``WorkerPool.walk``)."""
+        self.parse([(display, text, True) for display, text in items])
+        return self.walk([display for display, _ in items])
+
+    def walk(self, displays: Iterable[str]) -> dict[str, Walked | SourceProblem]:
+        out: dict[str, Walked | SourceProblem] = {}
+        for display in displays:
+            sf = self.trees.pop(display, None)
+            if sf is None:
+                continue
+            questions = JournaledQuestions(self.index, self.aliased)
+            try:
+                walked = walk_file(sf, questions, self.config)
+            except RecursionError:
+                out[display] = too_deep()
+            except Exception as exc:  # a rule's bug must not stop the run
+                out[display] = SourceProblem(
+                    f"internal error while auditing: {type(exc).__name__}: {exc}"
+                )
+            else:
+                out[display] = Walked(walked, questions.journal, questions.misses)
+        return out
+
+
+def serve(conn: processes.Channel, config: Config) -> None:  # pragma: no cover - runs in a child
+    """A worker process's loop: answer the engine's requests until it says stop."""
+    gc.disable()  # see ``runner``: a spawned child does not inherit the parent's switch
+    worker = FileWorker(config)
+    while True:
+        message = conn.recv()
+        if message[0] == "use":
+            worker.use(*message[1:])
+        elif message[0] in ("load", "select", "renames", "parse", "texts_of", "walk", "walk_texts"):
+            conn.send(getattr(worker, message[0])(*message[1:]))
+        else:
+            return
