@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from async_guard.audit.engine import AuditResult, Stats
+from async_guard.audit.results import AuditResult, Stats
 from async_guard.audit.finding import Finding
 from async_guard.audit.report import text
 
