@@ -106,9 +106,7 @@ def build_config(
     if getattr(options, "isolated", False):
         settings = None
     else:
-        start = Path(paths[0]) if paths else Path.cwd()
-        if not start.exists():
-            start = Path.cwd()
+        start = Path(paths[0]) if paths else Path.cwd()  # it exists: checked before
         pyproject = find_pyproject(start if start.is_dir() else start.parent)
     config = Config()
     try:

@@ -112,3 +112,12 @@ def test_manage_py_audit_async_fixes_too(tree: Path, capsys: pytest.CaptureFixtu
     with pytest.raises(SystemExit):  # the unfixable AG101 still stands
         call_command("audit_async", ".", "--fix", "--no-cache", "--jobs", "1")
     assert FIXED_TASK in (tree / "tasks.py").read_text()
+
+
+def test_isolated_reads_no_configuration(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tree / "pyproject.toml").write_text('[tool.async_guard]\nexclude = ["tasks.py"]\nbogus = 1\n')
+    assert check() == 2
+    assert "bogus: unknown key" in capsys.readouterr().err
+    assert check("--isolated", "--format", "json") == 1
+    report = json.loads(capsys.readouterr().out)
+    assert {f["path"] for f in report["findings"]} == {"tasks.py"}

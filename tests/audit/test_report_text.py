@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from async_guard.audit.results import AuditResult, Stats
 from async_guard.audit.finding import Finding
 from async_guard.audit.report import text
+from async_guard.audit.results import AuditResult, Stats
 
 
 class Terminal(io.StringIO):
