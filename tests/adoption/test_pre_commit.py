@@ -98,6 +98,33 @@ def test_pre_commit_runs_the_hook_from_the_git_url(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_staged_file_is_audited_with_the_whole_projects_knowledge(tmp_path: Path) -> None:
+    """``git commit`` runs the hook on the staged files only: a view staged alone, whose
+    model lives in a file committed earlier, is still reported."""
+    project, env = _project(tmp_path, documented_configs()["local"])
+    (project / "shop").mkdir()
+    (project / "shop" / "__init__.py").write_text("")
+    (project / "shop" / "models.py").write_text(
+        "from django.db import models\n\n\nclass Order(models.Model):\n    pass\n"
+    )
+    _run("git", "add", ".", cwd=project, env=env)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    _run(*git, "commit", "-q", "--no-verify", "-m", "models", cwd=project, env=env)
+    (project / "shop" / "views.py").write_text(
+        "from shop.models import Order\n\n\nasync def detail(request, pk):\n"
+        "    return Order.objects.get(pk=pk)\n"
+    )
+    _run("git", "add", "shop/views.py", cwd=project, env=env)
+    staged = _run("git", "diff", "--cached", "--name-only", cwd=project, env=env).stdout
+    assert staged.split() == ["shop/views.py"]
+    run = _run(sys.executable, "-m", "pre_commit", "run", cwd=project, env=env)
+    output = run.stdout + run.stderr
+    assert run.returncode == 1, output
+    assert "shop/views.py:5" in output and "AG201" in output
+    assert "models.py" not in output.replace("shop.models", "")  # not audited, only known
+
+
+@pytest.mark.slow
 def test_pre_commit_runs_the_local_hook(tmp_path: Path) -> None:
     project, env = _project(tmp_path, documented_configs()["local"])
     _hook_fails_on_the_bug_and_passes_clean_code(project, env)
