@@ -128,8 +128,6 @@ class AuditRun:
                     if stat_key is not None:
                         self.cache.store_run(previous, run_key, stat_key)  # touched, unchanged
                     return self.reused(previous)
-                for record in self.records:
-                    record.entry = self.cache.load(record.key)
             for display, outcome in parsed_at_load:
                 self.take(display, outcome, True)
             self.gather_facts()
@@ -227,6 +225,14 @@ class AuditRun:
             finding = syntax_finding(record.display, problem, lines)
             self.findings.extend(unsuppressed([finding], lines))
 
+    def entry(self, record: FileRecord) -> CacheEntry | None:
+        """What the cache holds of this very text (looked up once, when first needed:
+        most files of a project are never read for their facts)."""
+        if self.cache is not None and not record.looked_up:
+            record.looked_up = True
+            record.entry = self.cache.load(record.key)
+        return record.entry
+
     def settle(self, batch: Iterable[FileRecord]) -> None:
         """The progress display: these files need nothing more (read for facts only, or
         walked; a file walked again is not counted twice)."""
@@ -267,7 +273,7 @@ class AuditRun:
         for record in batch:
             if record.parsed:
                 continue  # as it was read
-            entry = record.entry
+            entry = self.entry(record)
             if entry is not None and entry.problem is not None:
                 record.findings = []
                 self.fail(record, SourceProblem(entry.problem[1], entry.problem[0]))
@@ -302,8 +308,8 @@ class AuditRun:
                 unread_by_module.setdefault(record.module_name(), []).append(record)
         walkable = [r for r in self.records if r.facts is not None and r.full]
         for record in walkable:
-            entry = record.entry
-            if entry is not None and entry.journal is not None and not record.parsed:
+            entry = self.entry(record) if not record.parsed else None
+            if entry is not None and entry.journal is not None:
                 record.journal = entry.journal  # a walk of this very text, cached
                 record.findings = list(entry.findings)
                 record.run_contexts = list(entry.run_contexts)
@@ -421,7 +427,7 @@ class AuditRun:
                     count_facts(record.facts, record.run_contexts, stats)
             if record.target:
                 self.findings.extend(record.findings or ())
-            if self.cache is not None and (record.parsed or record.entry is None):
+            if self.cache is not None and (record.parsed or record.walked_with >= 0):
                 self.cache.store(record.key, self.cache_entry(record))
         stats.parsed -= stats.cached
         stats.parse_errors = len(self.errors)
@@ -446,7 +452,6 @@ class AuditRun:
             run_contexts=tuple(record.run_contexts),
             journal=None if record.facts is None or record.walk_failed else record.journal,
             problem=problem,
-            skipped=record.facts is None and not record.parsed,
         )
 
 

@@ -164,9 +164,7 @@ def test_a_script_imports_its_neighbours_by_their_bare_names(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("name", sorted(PROJECTS))
-def test_each_file_alone_finds_what_the_whole_project_run_finds(
-    name: str, tmp_path: Path
-) -> None:
+def test_each_file_alone_finds_what_the_whole_project_run_finds(name: str, tmp_path: Path) -> None:
     """The cross-file projects of the skip-safety tests, each file audited on its own."""
     project = PROJECTS[name]
     root = write_tree(tmp_path / name, {"pyproject.toml": "", **project.files})

@@ -51,6 +51,7 @@ class FileRecord:
     fetched: bool = True
     facts: FileFacts | None = None
     entry: CacheEntry | None = None
+    looked_up: bool = False  # in the cache, for ``entry``
     parsed: bool = False
     kept: bool = False
     findings: list[Finding] | None = None

@@ -108,13 +108,13 @@ class WorkerPool:
         """Every file read, in the order given."""
         items = list(files)
         if self.local is not None:
-            return self.local.load(items, hashing, True)
+            return self.local.load(items, hashing)
         size = max(4, len(items) // (len(self.conns) * 24))
         chunks = [items[start : start + size] for start in range(0, len(items), size)]
         out: list[Loaded] = []
         # the texts of the files without a trigger stay with the workers (shipping them
         # all cost the engine more than the few it later needs)
-        for slot, answer in self._share("load", chunks, hashing, False, ahead=2):
+        for slot, answer in self._share("load", chunks, hashing, ahead=2):
             for loaded in answer:
                 self.reader[loaded.display] = slot
                 if loaded.facts is not None:

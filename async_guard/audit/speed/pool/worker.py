@@ -8,6 +8,7 @@ read it, and its tree with the worker that parsed it, until they are needed.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -48,8 +49,8 @@ class Loaded:
     """One file as a worker read it (``problem`` set when it could not be read)."""
 
     display: str
-    #: None for a file without a trigger read by a child worker: it stays there until
-    #: the engine asks for it (``WorkerPool.texts_of``), which it seldom does.
+    #: None for a file without a trigger: the run asks for it when it needs it
+    #: (``WorkerPool.texts_of``), which it seldom does.
     text: str | None = ""
     key: str = ""
     module: str = ""
@@ -75,13 +76,17 @@ class FileWorker:
 
     The words of a file that holds no trigger stay with the worker that read it: the
     skip asks which files mention a sensitive name, and sending every file's words to
-    the main process would cost as much as collecting them."""
+    the main process would cost as much as collecting them. Its text does not stay:
+    the few that are asked for later are read again (on a large project, keeping every
+    text doubled the audit's memory)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.trees: dict[str, SourceFile] = {}
-        self.texts: dict[str, str] = {}
+        self.paths: dict[str, str] = {}
         self.words: dict[str, frozenset[bytes]] = {}
+        #: One object per distinct word, shared by every file's set of words.
+        self.vocabulary: dict[bytes, bytes] = {}
         self.modules: dict[str, tuple[str, str]] = {}
         self.renamed: set[str] = set()
         # chosen by ``select`` as candidates, or as partial files
@@ -99,7 +104,7 @@ class FileWorker:
             found = self.modules[display] = (module, alias)
         return found
 
-    def load(self, items: list[tuple[str, str, bool]], hashing: bool, ship: bool) -> list[Loaded]:
+    def load(self, items: list[tuple[str, str, bool]], hashing: bool) -> list[Loaded]:
         """Read, decode and test each file. With ``hashing`` (a cache), its key is its
         content hash, and a full file waits for the engine to ask for its facts (the
         cache may have them); without, hashing every byte buys nothing, and a full
@@ -114,7 +119,10 @@ class FileWorker:
             except SourceProblem as problem:
                 out.append(Loaded(display, problem=problem))
                 continue
-            key = sha256(display.encode() + b"\0" + data) if hashing else display
+            self.paths[display] = path
+            # the key is the file's, however the run names it (a named file, or one
+            # found under the project's root)
+            key = sha256(os.path.abspath(path).encode() + b"\0" + data) if hashing else display
             module, alias = self.names(display)
             # A module of a package named ``asyncio`` resolves its relative imports and
             # its own names to ``asyncio.*`` without writing the word (``analysis.triggers``).
@@ -122,21 +130,23 @@ class FileWorker:
             lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
             loaded = Loaded(display, text, key, module, alias, lines, full)
             loaded.aliases = alias_names(data)
-            self.texts[display] = text
             if full:
                 loaded.renames = import_renames(text)
                 if not hashing:
                     loaded.facts = self.parse([(display, text, audited)])[0][1]
             else:
-                self.words[display] = text_words(text)
+                self.words[display] = text_words(text, self.vocabulary)
                 loaded.defs = count_defs(text)
-                if not ship:
-                    loaded.text = None
+                loaded.text = None
             out.append(loaded)
         return out
 
+    def text(self, display: str) -> str:
+        """A file's text, read again (``load`` read it once already: it reads the same)."""
+        return decode_source(read_file(self.paths[display]))
+
     def texts_of(self, displays: list[str]) -> dict[str, str]:
-        return {display: self.texts[display] for display in displays}
+        return {display: self.text(display) for display in displays}
 
     def select(
         self, functions: set[bytes], methods: dict[bytes, set[bytes]], modules: set[str | None]
@@ -169,7 +179,7 @@ class FileWorker:
         for display, words in self.words.items():
             if display not in self.renamed and words & sensitive:
                 self.renamed.add(display)
-                out.extend(import_renames(self.texts[display]))
+                out.extend(import_renames(self.text(display)))
         return out
 
     def parse(
