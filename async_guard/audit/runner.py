@@ -42,6 +42,7 @@ from async_guard.audit.speed.pool.pool import WorkerPool
 from async_guard.audit.speed.pool.worker import FileWorker, Walked
 from async_guard.audit.speed.records import FileRecord
 from async_guard.audit.speed.skip import Closure, Sensitivity
+from async_guard.audit.speed.snapshot import Signature, Snapshot, Summary, signature
 from async_guard.audit.speed.words import may_define
 from async_guard.audit.suppress import unsuppressed
 from async_guard.audit.walk import syntax_finding
@@ -101,12 +102,20 @@ class AuditRun:
         self.batch_size = 100 * max(jobs, 1)  # the progress display moves between batches
         self.settled: set[int] = set()
         self.pool: WorkerPool | None = None
+        #: With a cache: each file's signature (None: cannot be looked at), the summaries
+        #: kept from the last run (``speed.snapshot``), and this run's.
+        self.signatures: dict[str, Signature | None] = {}
+        self.snapshot = Snapshot(self.cache.folder) if self.cache is not None else None
+        self.known: dict[str, Summary] = {}
+        self.summaries: dict[str, Summary] = {}
 
     def run(self) -> AuditResult:
         self.files, self.errors = project_files(
             self.paths, self.roots, self.config, self.excluded_roots
         )
         self.stats.files = sum(target for _, _, target in self.files)
+        if self.cache is not None:
+            self.signatures = {path: signature(path) for path, _, _ in self.files}
         stat_key = self.stat_key()
         if self.cache is not None and stat_key is not None:
             previous = self.cache.load_run(stat_key)
@@ -115,11 +124,16 @@ class AuditRun:
         # The rules are imported before the workers start, so that they share them
         # (each would import them again, and this process later, for the report).
         all_rules()
-        # A small tree is read and parsed in this process: starting workers costs more.
-        small = len(self.files) < 20 * self.jobs
-        self.pool = WorkerPool(self.config, 1 if small else self.jobs)
+        if self.snapshot is not None:
+            self.known = self.snapshot.load()
+        # Few files to read (a small tree, or a large one that changed little since its
+        # summaries were taken) are read in this process: starting workers costs more.
+        to_read = sum(self.recalled(path) is None for path, _, _ in self.files)
+        self.pool = WorkerPool(self.config, 1 if to_read < 20 * self.jobs else self.jobs)
         try:
             parsed_at_load = self.load()
+            if self.snapshot is not None and self.summaries != self.known:
+                self.snapshot.store(self.summaries)
             run_key = ""
             if self.cache is not None:
                 run_key = self.content_key()
@@ -148,13 +162,12 @@ class AuditRun:
         tool sets back). None when a file cannot be looked at: its run reads it."""
         if self.cache is None:
             return None
-        seen: list[tuple[str, int, int, int, int]] = []
+        seen: list[tuple[str, Signature]] = []
         for path, display, _ in self.files:
-            try:
-                info = os.stat(path)
-            except OSError:
+            stat = self.signatures[path]
+            if stat is None:
                 return None
-            seen.append((display, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
+            seen.append((display, stat))
         return "stat-" + sha256(repr(self._run_identity(seen)).encode())
 
     def content_key(self) -> str:
@@ -181,8 +194,15 @@ class AuditRun:
         """Every file read by the workers; the facts of the files parsed as they were read."""
         assert self.pool is not None
         parsed: list[tuple[str, FileFacts | SourceProblem]] = []
-        loaded_files = self.pool.load(self.files, self.cache is not None)
+        items = [
+            (path, display, target, self.signatures.get(path), self.recalled(path))
+            for path, display, target in self.files
+        ]
+        loaded_files = self.pool.load(items)
         for (path, display, target), loaded in zip(self.files, loaded_files, strict=True):
+            summary = loaded.summary or self.recalled(path)
+            if summary is not None:
+                self.summaries[os.path.abspath(path)] = summary
             if loaded.problem is not None:
                 problem = loaded.problem
                 if target:
@@ -204,6 +224,13 @@ class AuditRun:
                 parsed.append((display, loaded.facts))
         self.by_display = {r.display: r for r in self.records}
         return parsed
+
+    def recalled(self, path: str) -> Summary | None:
+        """The summary of a file unchanged since the last run took it, if any."""
+        known = self.known.get(os.path.abspath(path)) if self.known else None
+        if known is None or known.signature != self.signatures.get(path):
+            return None
+        return known
 
     def fetch(self, batch: Iterable[FileRecord]) -> None:
         """Bring the texts of ``batch`` that stayed with the workers."""

@@ -174,3 +174,43 @@ def test_each_file_alone_finds_what_the_whole_project_run_finds(name: str, tmp_p
         alone = audit_paths([str(path)], Config(cache=False, **project.config))
         expected = [f for f in whole.findings if Path(f.path) == path]
         assert [f.as_json() for f in alone.findings] == [f.as_json() for f in expected], path
+
+
+def test_a_staged_file_is_the_only_file_read_once_the_project_is_summed_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot: what a run needs of every other file is kept by the file's stat."""
+    from async_guard.audit.speed.pool import worker
+
+    root = shop(tmp_path / "p")
+    config = Config(cache_dir=str(tmp_path / "cache"), jobs=1)
+    views = root / "shop" / "views.py"
+    assert audit_paths([str(root)], config).findings  # the whole project, once
+    reads: list[str] = []
+    real_read = worker.read_file
+
+    def counting_read(path: str) -> bytes:
+        reads.append(Path(path).name)
+        return real_read(path)
+
+    monkeypatch.setattr(worker, "read_file", counting_read)
+    views.write_text(VIEWS + "\n\nasync def other(request):\n    return Order.objects.first()\n")
+    found = audit_paths([str(views)], config)
+    assert [(f.line, f.code) for f in found.findings] == [(5, "AG201"), (9, "AG201")]
+    assert reads == ["views.py"]
+    # a file that changed is read again, not recalled: Order stops being a model
+    reads.clear()
+    (root / "shop" / "models.py").write_text("class Order:\n    pass\n")
+    assert audit_paths([str(views)], config).findings == []
+    # models.py changed; views.py is walked again (its answers changed); nothing else
+    assert set(reads) == {"models.py", "views.py"}
+
+
+def test_a_broken_snapshot_is_read_as_none(tmp_path: Path) -> None:
+    root = shop(tmp_path / "p")
+    config = Config(cache_dir=str(tmp_path / "cache"), jobs=1)
+    first = audit_paths([str(root)], config)
+    for snapshot in (tmp_path / "cache").rglob("snapshot.pickle"):
+        snapshot.write_bytes(b"not a pickle")
+    (root / "shop" / "plain.py").write_text("def add(a, b):\n    return b + a\n")
+    assert audit_paths([str(root)], config).findings == first.findings

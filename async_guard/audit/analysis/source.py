@@ -153,24 +153,43 @@ def module_names(path: str, roots: Sequence[str]) -> tuple[str, bool, str]:
     they are imported. The other name stays known as an alias: a script run from its
     own folder imports its neighbours by their bare names. A path whose folders from
     the root are no Python names (``django-5.2/django/...``) keeps the name its
-    ``__init__.py`` files give it.
+    ``__init__.py`` files give it. Worked out once per folder: a tree has far fewer
+    folders than files.
     """
-    guessed, is_package = module_name(path)
-    absolute = os.path.abspath(path)
+    folder, name = os.path.split(os.path.abspath(path))
+    is_package = name == "__init__.py"
+    stem = os.path.splitext(name)[0]
+    rooted, packaged = _folder_names(folder, tuple(roots))
+    if packaged is None:  # not on disk (an in-memory fixture): every folder counts
+        guessed, _ = module_name(path)
+        return guessed, is_package, ""
+    own = () if is_package else (stem,)
+    guessed = ".".join((*packaged, *own)) or "__main__"
+    if rooted is None or not (stem.isidentifier() or is_package):
+        return guessed, is_package, ""
+    found = ".".join((*rooted, *own)) or guessed
+    return found, is_package, (guessed if guessed != found else "")
+
+
+@functools.lru_cache(maxsize=4096)
+def _folder_names(
+    folder: str, roots: tuple[str, ...]
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    """A folder's package path from the deepest source root holding it (None when no
+    root does, or a folder on the way is no Python name), and the one its
+    ``__init__.py`` files give (None when the folder is not on disk)."""
+    if not os.path.isdir(folder):
+        return None, None
     best = ""
     for root in roots:
-        if len(root) > len(best) and absolute.startswith(root.rstrip(os.sep) + os.sep):
+        root = root.rstrip(os.sep)
+        if len(root) > len(best) and (folder == root or folder.startswith(root + os.sep)):
             best = root
-    if not best or not os.path.exists(path):
-        return guessed, is_package, ""
-    parts = os.path.relpath(absolute, best).split(os.sep)
-    parts[-1] = os.path.splitext(parts[-1])[0]
-    if parts[-1] == "__init__":
-        parts.pop()
-    if not parts or not all(part.isidentifier() for part in parts):
-        return guessed, is_package, ""
-    name = ".".join(parts)
-    return name, is_package, (guessed if guessed != name else "")
+    rooted: tuple[str, ...] | None = None
+    if best:
+        parts = () if folder == best else tuple(folder[len(best) + 1 :].split(os.sep))
+        rooted = parts if all(part.isidentifier() for part in parts) else None
+    return rooted, _package_of(folder)
 
 
 @functools.lru_cache(maxsize=4096)

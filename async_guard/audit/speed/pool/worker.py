@@ -28,9 +28,13 @@ from async_guard.audit.speed.cache import sha256
 from async_guard.audit.speed.journal import Journal, JournaledQuestions, Miss
 from async_guard.audit.speed.pool import processes
 from async_guard.audit.speed.skip import file_triggers
+from async_guard.audit.speed.snapshot import Signature, Summary
 from async_guard.audit.speed.words import alias_names, count_defs, import_renames, text_words
 from async_guard.audit.walk import FileWalk, walk_file
 
+#: A file to read: its path, its display path, whether it is audited, its signature
+#: (with a cache), and its summary when it is unchanged since (see ``speed.snapshot``).
+LoadItem = tuple[str, str, bool, Signature | None, Summary | None]
 #: A file to walk: its display path, its text, and whether it holds a trigger.
 WalkItem = tuple[str, str, bool]
 
@@ -68,6 +72,8 @@ class Loaded:
     #: The names that follow an ``as`` (see ``speed.journal``).
     aliases: frozenset[str] = frozenset()
     problem: SourceProblem | None = None
+    #: What the next run needs of it, when there is a cache (see ``speed.snapshot``).
+    summary: Summary | None = None
 
 
 class FileWorker:
@@ -87,6 +93,8 @@ class FileWorker:
         self.words: dict[str, frozenset[bytes]] = {}
         #: One object per distinct word, shared by every file's set of words.
         self.vocabulary: dict[bytes, bytes] = {}
+        #: The renames of files recalled from their summaries (not read: see ``recall``).
+        self.known_renames: dict[str, tuple[tuple[str, str], ...]] = {}
         self.modules: dict[str, tuple[str, str]] = {}
         self.renamed: set[str] = set()
         # chosen by ``select`` as candidates, or as partial files
@@ -104,22 +112,29 @@ class FileWorker:
             found = self.modules[display] = (module, alias)
         return found
 
-    def load(self, items: list[tuple[str, str, bool]], hashing: bool) -> list[Loaded]:
-        """Read, decode and test each file. With ``hashing`` (a cache), its key is its
-        content hash, and a full file waits for the engine to ask for its facts (the
-        cache may have them); without, hashing every byte buys nothing, and a full
-        file is parsed at once (and its tree kept for the walk, if it is one of the
-        files audited: the third of each item)."""
+    def load(self, items: list[LoadItem]) -> list[Loaded]:
+        """Read, decode and test each file.
+
+        With a cache (the item has the file's signature), the file's key is its content
+        hash, a full file waits for the run to ask for its facts (the cache may have
+        them), and what the next run needs is summed up (``Loaded.summary``); a file
+        whose summary is given is not read at all. Without a cache, hashing every byte
+        buys nothing, and a full file is parsed at once (its tree kept for the walk if
+        it is one of the files audited)."""
         hits = TriggerTest(file_triggers(self.config)) if self.config.skip else None
         out: list[Loaded] = []
-        for path, display, audited in items:
+        for path, display, audited, stat, known in items:
+            self.paths[display] = path
+            if known is not None:
+                out.append(self.recall(display, known))
+                continue
             try:
                 data = read_file(path)
                 text = decode_source(data)
             except SourceProblem as problem:
                 out.append(Loaded(display, problem=problem))
                 continue
-            self.paths[display] = path
+            hashing = stat is not None
             # the key is the file's, however the run names it (a named file, or one
             # found under the project's root)
             key = sha256(os.path.abspath(path).encode() + b"\0" + data) if hashing else display
@@ -138,8 +153,29 @@ class FileWorker:
                 self.words[display] = text_words(text, self.vocabulary)
                 loaded.defs = count_defs(text)
                 loaded.text = None
+            if stat is not None:
+                # every file's renames: a later run asks for those of files it does not read
+                renames = loaded.renames if full else import_renames(text)
+                words = b"" if full else b" ".join(self.words[display])
+                loaded.summary = Summary(
+                    stat, key, lines, bool(full), tuple(renames), loaded.aliases, words,
+                    loaded.defs,
+                )  # fmt: skip
             out.append(loaded)
         return out
+
+    def recall(self, display: str, known: Summary) -> Loaded:
+        """A file unchanged since its summary was taken, as if it had been read."""
+        module, alias = self.names(display)
+        if not known.triggered:
+            split = known.words.split()
+            self.words[display] = frozenset(map(self.vocabulary.setdefault, split, split))
+            self.known_renames[display] = known.renames
+        loaded = Loaded(display, None, known.key, module, alias, known.lines, known.triggered)
+        loaded.renames = list(known.renames) if known.triggered else []
+        loaded.defs = known.defs
+        loaded.aliases = known.aliases
+        return loaded
 
     def text(self, display: str) -> str:
         """A file's text, read again (``load`` read it once already: it reads the same)."""
@@ -179,7 +215,8 @@ class FileWorker:
         for display, words in self.words.items():
             if display not in self.renamed and words & sensitive:
                 self.renamed.add(display)
-                out.extend(import_renames(self.text(display)))
+                known = self.known_renames.get(display)
+                out.extend(import_renames(self.text(display)) if known is None else known)
         return out
 
     def parse(
