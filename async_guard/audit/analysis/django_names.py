@@ -23,3 +23,5 @@ SYNC_TO_ASYNC = frozenset(
      "channels.db.database_sync_to_async"}
 )  # fmt: skip
 MANAGER_ATTRS = frozenset({"objects", "_default_manager", "_base_manager"})
+#: The coroutine methods of a ``django.tasks`` Task (``@task`` makes one of a function).
+TASK_COROUTINE_METHODS = frozenset({"aenqueue", "acall", "aget_result"})

@@ -284,6 +284,10 @@ class ProjectIndex:
                 return role
         return None
 
+    def entry_context(self, qualname: str, trail: Trail | None = None) -> str | None:
+        """The entry-point context the code declares for the function ``qualname`` names."""
+        return self.entries.get(self.canonical(qualname, trail, types=True))
+
     def _inherited_entries(self) -> dict[str, str]:
         """Methods that are entry points because a project base class makes them so."""
         found: dict[str, str] = {}
