@@ -32,6 +32,6 @@ class AsyncGuardConfig(AppConfig):
             celery_hook.connect()
         for check in checks.ALL:
             django_checks.register(check, "async_guard")
-        # A no-op unless ASYNC_GUARD["AUDIT"]["CHECKS"] is true; it imports the
+        # A no-op unless ASYNC_GUARD["AUDIT_CHECK"] turns it on; it imports the
         # audit engine only then.
         django_checks.register(audit_check, "async_guard")

@@ -2,7 +2,7 @@
 
 | id | what |
 |---|---|
-| async_guard.E001 | invalid ``ASYNC_GUARD`` setting (unknown key, bad mode, bad override) |
+| async_guard.E001 | invalid ``ASYNC_GUARD`` setting (unknown or renamed key, bad value) |
 | async_guard.W001 | ``DJANGO_ALLOW_ASYNC_UNSAFE`` is set: Django's own async-safety check is off |
 | async_guard.W002 | ``AsyncGuardMiddleware`` is not in ``MIDDLEWARE`` |
 | async_guard.W003 | the middleware comes after middleware that turn exceptions into responses |
@@ -10,7 +10,8 @@
 | async_guard.W005 | a registered Celery task is an ``async def``: it never runs |
 
 Only an invalid setting is an error: the rest describe code that runs (badly),
-and must not stop ``migrate`` or ``runserver``.
+and must not stop ``migrate`` or ``runserver``. The audit's findings, when
+``ASYNC_GUARD["AUDIT_CHECK"]`` turns it on, are ``async_guard.audit.django_checks``'.
 """
 
 from __future__ import annotations
@@ -31,13 +32,7 @@ MIDDLEWARE = "async_guard.middleware.AsyncGuardMiddleware"
 
 def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
     return [
-        Error(
-            problem,
-            hint="See docs/runtime.md, 'Settings': MODE is 'warn', 'raise' or 'off'; "
-            "CHECKS maps AGR1xx codes to a mode; ALLOW lists 'file.py:LINE' or "
-            "'module.function' call sites; AUDIT is the audit's configuration.",
-            id="async_guard.E001",
-        )
+        Error(problem.message, hint=problem.hint, id="async_guard.E001")
         for problem in conf.validate(getattr(settings, "ASYNC_GUARD", None))
     ]
 

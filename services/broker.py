@@ -2,9 +2,9 @@
 
 A tastytrade ``Session`` owns an ``httpx`` client bound to the event loop it
 was created on; used from a second loop it fails with "Event loop is closed"
-(seed lesson 1). So a session is opened and closed inside one bridged call
-(:func:`open_session`, an ``async with``), and only its access token outlives
-that call, in Django's cache, never the session object.
+(``tests/trading/test_sandbox.py`` shows it). So a session is opened and closed
+inside one bridged call (:func:`open_session`, an ``async with``), and only its
+access token outlives that call, in Django's cache, never the session object.
 
 Credentials (the provider secret from settings, each account's refresh token
 from its ``TradingAccount``) are never logged, never put in ``repr()`` and

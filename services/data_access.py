@@ -1,8 +1,9 @@
-"""Async data access for the service layer (seed names), built on the async ORM.
+"""Async data access for the service layer, built on the async ORM.
 
 These run inside a bridged call (``run_async``) or an async view: the async
 ORM's work then runs on the calling thread, in its transaction. Relations an
-async caller reads are fetched with ``select_related`` (seed lesson 2).
+async caller reads are fetched with ``select_related``: a lazy
+relation load in async code raises ``SynchronousOnlyOperation``.
 """
 
 from __future__ import annotations

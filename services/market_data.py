@@ -1,4 +1,4 @@
-"""Quotes from the broker's market-data endpoint (seed ``MarketDataService.get_quote_sync``)."""
+"""Quotes from the broker's market-data endpoint (``MarketDataService.get_quote_sync``)."""
 
 from __future__ import annotations
 

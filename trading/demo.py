@@ -2,7 +2,8 @@
 
 Two users, one account each, six call spreads, and at the fake broker the
 orders that make each spread one of the cases ``fix_call_spread_profit_targets``
-repairs (the seeds' positions 33 and 34 among them). The broker's order ids are
+repairs (a target that points at another spread's legs, two live targets for one
+spread). The broker's order ids are
 fixed here so that the database rows ``seed_demo`` writes point at them.
 """
 
@@ -75,9 +76,9 @@ SPREADS = (
     DemoSpread("alice", "QQQ", 520, 525, 2, "1.80", 1002, "missing"),
     DemoSpread("alice", "IWM", 240, 245, 1, "1.50", 1003, "cancelled", (2003,)),
     DemoSpread("bob", "SPY", 610, 615, 1, "2.00", 1004, "wrong_price", (2004,)),
-    # Seed position 33: a child order id that points at another spread's legs.
+    # A child order id that points at another spread's legs.
     DemoSpread("bob", "QQQ", 530, 535, 1, "1.60", 1005, "wrong_legs", (2005,)),
-    # Seed position 34: two live profit targets for one spread.
+    # Two live profit targets for one spread.
     DemoSpread("bob", "DIA", 450, 455, 1, "2.20", 1006, "duplicate", (2006, 2007)),
 )
 

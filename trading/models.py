@@ -1,4 +1,4 @@
-"""Models of the reference trading project (seed 001's Position/Trade/TradingAccount)."""
+"""Models of the reference trading project: accounts, positions and their trades."""
 
 from __future__ import annotations
 

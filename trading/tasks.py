@@ -1,4 +1,4 @@
-"""Celery tasks of the reference project (seed Pattern 4).
+"""Celery tasks of the reference project: plain ``def`` tasks that bridge to async code.
 
 Each task is a plain ``def`` (Celery never awaits an ``async def`` task): the
 ORM runs directly in it, the broker work in pure-async helpers called through

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
 import time
 from collections import defaultdict
@@ -55,12 +56,23 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fail-on", choices=FAIL_ON, default=None, help="lowest severity that fails the run"
     )
+    parser.add_argument(
+        "--isolated",
+        action="store_true",
+        help="ignore every configuration file (pyproject.toml, settings), as ruff's flag does",
+    )
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not write the cache")
     parser.add_argument(
         "--no-skip", action="store_true", help="parse every file, even those with no trigger"
     )
     parser.add_argument(
         "--jobs", type=_jobs, default=None, metavar="N", help="worker processes (0: all cores)"
+    )
+    parser.add_argument(
+        "--project-root",
+        metavar="DIR",
+        help="the project the index is built from (default: the nearest folder above the "
+        "paths with pyproject.toml, setup.cfg, setup.py, manage.py or .git)",
     )
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE")
     parser.add_argument("--stats", action="store_true", help="print an inventory of the tree")
@@ -90,13 +102,18 @@ def build_config(
     paths: Sequence[str],
     settings: Mapping[str, Any] | None = None,
 ) -> Config:
-    """pyproject.toml, then ``ASYNC_GUARD["AUDIT"]`` (management command), then options."""
+    """pyproject.toml, then ``ASYNC_GUARD["AUDIT"]`` (management command), then options.
+
+    ``--isolated`` leaves out the first two: the defaults and the command line only.
+    """
     from async_guard.audit.config import from_mapping
 
-    start = Path(paths[0]) if paths else Path.cwd()
-    if not start.exists():
-        start = Path.cwd()
-    pyproject = find_pyproject(start if start.is_dir() else start.parent)
+    pyproject = None
+    if getattr(options, "isolated", False):
+        settings = None
+    else:
+        start = Path(paths[0]) if paths else Path.cwd()  # it exists: checked before
+        pyproject = find_pyproject(start if start.is_dir() else start.parent)
     config = Config()
     try:
         if pyproject is not None:
@@ -124,6 +141,11 @@ def build_config(
         changes["skip"] = False
     if options.jobs is not None:
         changes["jobs"] = options.jobs
+    if getattr(options, "project_root", None):
+        root = Path(options.project_root)
+        if not root.is_dir():
+            raise UsageError(f"--project-root: {options.project_root!r} is not a folder")
+        changes["project_root"] = str(root.resolve())
     if config.root and not Path(config.cache_dir).is_absolute():
         changes["cache_dir"] = str(Path(config.root) / config.cache_dir)
     return replace(config, **changes)
@@ -193,6 +215,9 @@ def _run(
     if options.output and not Path(options.output).parent.is_dir():
         parent = Path(options.output).parent
         raise UsageError(f"--output: folder {str(parent)!r} does not exist")
+    missing = [path for path in paths if not os.path.lexists(path)]
+    if missing:
+        raise UsageError(f"no such file or directory: {', '.join(missing)}")
     config = build_config(options, paths, settings)
     if registry_config:
         config = replace(config, **registry_config)
@@ -218,7 +243,7 @@ def _run(
         globs = ", ".join(config.exclude)
         err.write(
             f"async-guard: warning: {root}: nothing audited, the configuration's exclude "
-            f"leaves out all of it ({globs})\n"
+            f"leaves out all of it ({globs}); --isolated ignores the configuration\n"
         )
 
     findings = list(result.findings)
@@ -228,14 +253,7 @@ def _run(
         err.write(f"async-guard: wrote {len(findings)} findings to the baseline {target}\n")
         return 0
     if baseline is not None:
-        findings, fixed = baseline.split(findings)
-        if fixed and options.format == "text" and not options.quiet:
-            err.write(f"async-guard: {len(fixed)} baseline entries no longer occur (fixed):\n")
-            for entry in fixed:
-                err.write(f"  {entry.path}: {entry.code} {entry.symbol or ''}".rstrip() + "\n")
-        if options.prune_baseline and fixed:
-            baseline_module.write(Path(options.baseline), baseline.without(fixed))
-            err.write(f"async-guard: pruned {len(fixed)} fixed entries from {options.baseline}\n")
+        findings = _apply_baseline(baseline_module, baseline, findings, options, err)
 
     if options.fix or options.diff:
         changed, findings = _apply_fixes(findings, write=options.fix, out=out, err=err)
@@ -253,19 +271,55 @@ def _run(
     return 1 if _fails(result.findings, config.fail_on) else 0
 
 
+def _apply_baseline(
+    module: Any, baseline: Any, findings: list[Finding], options: argparse.Namespace, err: TextIO
+) -> list[Finding]:
+    """The findings the baseline does not hold; says how many it hid and which are stale."""
+    new, stale = baseline.split(findings)
+    if not options.quiet:
+        hidden = len(findings) - len(new)
+        err.write(
+            f"async-guard: the baseline {options.baseline} hid {hidden} "
+            f"finding{'s' if hidden != 1 else ''}; "
+            + (
+                f"{len(stale)} of its entries {'are' if len(stale) != 1 else 'is'} stale "
+                "(the finding is gone)"
+                + ("" if options.prune_baseline else ": --prune-baseline drops them")
+                if stale
+                else "none of its entries is stale"
+            )
+            + "\n"
+        )
+        if options.format == "text":
+            for entry in stale:
+                err.write(f"  {entry.path}: {entry.code} {entry.symbol or ''}".rstrip() + "\n")
+    if options.prune_baseline and stale:
+        module.write(Path(options.baseline), baseline.without(stale))
+        err.write(f"async-guard: pruned {len(stale)} stale entries from {options.baseline}\n")
+    return list(new)
+
+
 def _emit(result: AuditResult, options: argparse.Namespace, out: TextIO, err: TextIO) -> None:
     from async_guard.audit.report import json_report, text
 
     rules = all_rules()
+    colour = False
     if options.format == "json":
         report = json_report.render(result, rules, stats=options.stats)
+    elif options.format == "text":
+        colour = not options.output and text.colour_wanted(
+            out,
+            no_color=getattr(options, "no_color", False),
+            force_color=getattr(options, "force_color", False),
+        )
+        report = text.render(result, rules, colour=colour)
     else:
         report = renderer(options.format)(result, rules)
     if options.format == "text":
         if options.stats:
             report += "\n" + text.render_stats(result.stats)
         if not options.quiet:
-            report += text.summary(result) + "\n"
+            report += text.summary(result, colour=colour) + "\n"
     elif options.stats and options.format != "json":
         err.write(text.render_stats(result.stats))
     if options.output:
@@ -273,6 +327,11 @@ def _emit(result: AuditResult, options: argparse.Namespace, out: TextIO, err: Te
             atomic_write(Path(options.output), report.encode("utf-8"))
         except OSError as exc:
             raise UsageError(f"--output: cannot write {options.output}: {exc.strerror}") from None
+        if not options.quiet:
+            err.write(
+                f"async-guard: wrote {options.output} ({options.format}): "
+                f"{text.counts(result)} ({result.duration_s:.2f}s)\n"
+            )
     else:
         out.write(report)
 

@@ -56,6 +56,13 @@ class Config:
     registry_user_model: str = ""
     #: Folder of the pyproject.toml the globs are relative to ("" = current folder).
     root: str = ""
+    #: The project whose every file the index is built from ("" = found from the paths:
+    #: see ``discover.project_roots``), absolute.
+    project_root: str = ""
+    #: Folders (absolute) that imports are relative to, like ruff's ``src``: a file's
+    #: module is named from the deepest one holding it ("" entries: none configured,
+    #: the project root and its ``src`` folder then).
+    src: tuple[str, ...] = ()
 
     def enabled(self, code: str) -> bool:
         if self.select and not any(code.startswith(p) for p in self.select):
@@ -145,6 +152,12 @@ def from_mapping(data: Mapping[str, Any], source: str, base: Config | None = Non
             values[key] = _codes(value, where)
         elif key in ("exclude", "task_decorators", "known_async"):
             values[key] = _strings(value, where)
+        elif key == "project_root":
+            if not isinstance(value, str) or not value:
+                raise ConfigError(f"{where}: expected a folder, got {value!r}")
+            values[key] = value
+        elif key == "src":
+            values[key] = _strings(value, where)
         elif key == "per_file_ignores":
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{where}: expected a table of glob = [codes], got {value!r}")
@@ -168,7 +181,7 @@ def from_mapping(data: Mapping[str, Any], source: str, base: Config | None = Non
         else:
             known = (
                 "select, ignore, exclude, per-file-ignores, task-decorators, known-async, "
-                "fail-on, cache, jobs"
+                "fail-on, cache, jobs, project-root, src"
             )
             raise ConfigError(f"{where}: unknown key (known keys: {known})")
     return replace(config, **values)
@@ -192,4 +205,18 @@ def load_pyproject(path: Path, base: Config | None = None) -> Config:
     if not isinstance(section, Mapping):
         raise ConfigError(f"{path}: [tool.async_guard] must be a table")
     config = from_mapping(section, f"{path} [tool.async_guard]", base)
-    return replace(config, root=str(path.parent.resolve()))
+    return anchored(replace(config, root=str(path.parent.resolve())), path.parent, str(path))
+
+
+def anchored(config: Config, folder: Path, source: str) -> Config:
+    """``project-root`` and ``src`` made absolute from ``folder`` (where they were
+    written); a folder that does not exist is an error naming ``source``."""
+    values: dict[str, Any] = {}
+    if config.project_root:
+        root = (folder / config.project_root).resolve()
+        if not root.is_dir():
+            raise ConfigError(f"{source}: project-root: {config.project_root!r} is not a folder")
+        values["project_root"] = str(root)
+    if config.src:
+        values["src"] = tuple(str((folder / entry).resolve()) for entry in config.src)
+    return replace(config, **values)

@@ -9,6 +9,8 @@ from pathlib import Path
 from async_guard.audit.config import Config
 from async_guard.audit.results import ParseError
 
+#: What marks the top folder of a project (the nearest one above the paths audited).
+PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "manage.py", ".git")
 #: Folders never walked into: caches, virtual environments, build output, VCS data.
 SKIP_DIRS = frozenset(
     {"__pycache__", "node_modules", "site-packages", "venv", ".venv", ".git", ".hg", ".tox",
@@ -58,3 +60,65 @@ def discover(
         if left_out and not kept and excluded_roots is not None:
             excluded_roots.append(raw)
     return sorted(found.values(), key=lambda pair: pair[1]), errors
+
+
+def project_roots(paths: Sequence[str], config: Config) -> tuple[str, ...]:
+    """The projects the paths belong to: ``config.project_root`` when set, else for
+    each path the nearest folder at or above it that holds one of ``PROJECT_MARKERS``
+    (never the file system's root nor the home folder, where a marker belongs to no
+    one project), else the path's own folder."""
+    if config.project_root:
+        return (config.project_root,)
+    stops = {os.path.abspath(os.sep), os.path.abspath(os.path.expanduser("~"))}
+    roots: dict[str, None] = {}
+    for raw in paths:
+        if not os.path.exists(raw):
+            continue
+        start = os.path.abspath(raw)
+        if not os.path.isdir(start):
+            start = os.path.dirname(start)
+        roots[_marked(start, stops) or start] = None
+    return tuple(roots) or (os.getcwd(),)
+
+
+def _marked(folder: str, stops: set[str]) -> str | None:
+    """The nearest folder at or above ``folder`` holding a project marker, short of ``stops``."""
+    while folder not in stops:
+        if any(os.path.exists(os.path.join(folder, marker)) for marker in PROJECT_MARKERS):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+    return None
+
+
+def source_roots(roots: Sequence[str], config: Config) -> tuple[str, ...]:
+    """The folders imports are relative to: the configured ``src`` entries, else each
+    project root and its ``src`` folder (ruff's default)."""
+    if config.src:
+        return config.src
+    found: list[str] = []
+    for root in roots:
+        found.append(root)
+        src = os.path.join(root, "src")
+        if os.path.isdir(src):
+            found.append(src)
+    return tuple(found)
+
+
+def project_files(
+    paths: Sequence[str],
+    roots: Sequence[str],
+    config: Config,
+    excluded_roots: list[str] | None = None,
+) -> tuple[list[tuple[str, str, bool]], list[ParseError]]:
+    """The files the paths name (``True``: reported on) and every other Python file of
+    their projects under ``roots`` (``False``: read for what the named ones need)."""
+    targets, errors = discover(paths, config, excluded_roots)
+    named = {os.path.abspath(path) for path, _ in targets}
+    found = [(path, display, True) for path, display in targets]
+    for path, display in discover(roots, config)[0]:
+        if os.path.abspath(path) not in named:
+            found.append((path, display, False))
+    return found, errors

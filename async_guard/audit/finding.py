@@ -14,6 +14,7 @@ Severity = Literal["error", "warning"]
 #: Where a finding's code runs, as reported in ``context`` (stable: JSON consumers use it).
 CONTEXTS = (
     "celery-task",
+    "django-task",
     "view",
     "signal-receiver",
     "middleware",

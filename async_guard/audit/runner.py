@@ -2,7 +2,9 @@
 
 The phases of :class:`AuditRun`, in order:
 
-1. ``discover``: the Python files under the paths given;
+1. ``discover``: the Python files under the paths given (the *targets*, whose
+   findings are reported) and every other Python file of their project (read only
+   for what the targets need to know: models, coroutine functions, callers);
 2. a whole result from the cache, when no file changed since a run over the same
    files (known from the file system alone, then from the files' contents);
 3. ``load``: the workers read every file once, test its text for triggers and (without
@@ -30,7 +32,7 @@ from async_guard.audit.analysis.facts import FileFacts
 from async_guard.audit.analysis.index import ProjectIndex
 from async_guard.audit.analysis.source import SourceProblem
 from async_guard.audit.config import Config
-from async_guard.audit.discover import discover
+from async_guard.audit.discover import project_files, project_roots, source_roots
 from async_guard.audit.finding import Finding
 from async_guard.audit.results import AuditResult, ParseError, Stats
 from async_guard.audit.rules import all_rules
@@ -40,6 +42,7 @@ from async_guard.audit.speed.pool.pool import WorkerPool
 from async_guard.audit.speed.pool.worker import FileWorker, Walked
 from async_guard.audit.speed.records import FileRecord
 from async_guard.audit.speed.skip import Closure, Sensitivity
+from async_guard.audit.speed.snapshot import Signature, Snapshot, Summary, signature
 from async_guard.audit.speed.words import may_define
 from async_guard.audit.suppress import unsuppressed
 from async_guard.audit.walk import syntax_finding
@@ -73,13 +76,17 @@ def audit_paths(
 class AuditRun:
     def __init__(self, paths: Sequence[str], config: Config, progress: Progress | None) -> None:
         self.paths = list(paths)
+        #: The projects the paths belong to (see ``discover.project_roots``).
+        self.roots = project_roots(self.paths, config)
+        # the run's own configuration: where the imports start
+        config = replace(config, src=source_roots(self.roots, config))
         self.config = config
         self.progress = progress
         self.started = time.perf_counter()
         self.findings: list[Finding] = []
         self.errors: list[ParseError] = []
         self.excluded_roots: list[str] = []
-        self.files: list[tuple[str, str]] = []
+        self.files: list[tuple[str, str, bool]] = []
         self.records: list[FileRecord] = []
         self.by_display: dict[str, FileRecord] = {}
         self.aliased: set[str] = set()
@@ -95,10 +102,20 @@ class AuditRun:
         self.batch_size = 100 * max(jobs, 1)  # the progress display moves between batches
         self.settled: set[int] = set()
         self.pool: WorkerPool | None = None
+        #: With a cache: each file's signature (None: cannot be looked at), the summaries
+        #: kept from the last run (``speed.snapshot``), and this run's.
+        self.signatures: dict[str, Signature | None] = {}
+        self.snapshot = Snapshot(self.cache.folder) if self.cache is not None else None
+        self.known: dict[str, Summary] = {}
+        self.summaries: dict[str, Summary] = {}
 
     def run(self) -> AuditResult:
-        self.files, self.errors = discover(self.paths, self.config, self.excluded_roots)
-        self.stats.files = len(self.files)
+        self.files, self.errors = project_files(
+            self.paths, self.roots, self.config, self.excluded_roots
+        )
+        self.stats.files = sum(target for _, _, target in self.files)
+        if self.cache is not None:
+            self.signatures = {path: signature(path) for path, _, _ in self.files}
         stat_key = self.stat_key()
         if self.cache is not None and stat_key is not None:
             previous = self.cache.load_run(stat_key)
@@ -107,11 +124,16 @@ class AuditRun:
         # The rules are imported before the workers start, so that they share them
         # (each would import them again, and this process later, for the report).
         all_rules()
-        # A small tree is read and parsed in this process: starting workers costs more.
-        small = len(self.files) < 20 * self.jobs
-        self.pool = WorkerPool(self.config, 1 if small else self.jobs)
+        if self.snapshot is not None:
+            self.known = self.snapshot.load()
+        # Few files to read (a small tree, or a large one that changed little since its
+        # summaries were taken) are read in this process: starting workers costs more.
+        to_read = sum(self.recalled(path) is None for path, _, _ in self.files)
+        self.pool = WorkerPool(self.config, 1 if to_read < 20 * self.jobs else self.jobs)
         try:
             parsed_at_load = self.load()
+            if self.snapshot is not None and self.summaries != self.known:
+                self.snapshot.store(self.summaries)
             run_key = ""
             if self.cache is not None:
                 run_key = self.content_key()
@@ -120,8 +142,6 @@ class AuditRun:
                     if stat_key is not None:
                         self.cache.store_run(previous, run_key, stat_key)  # touched, unchanged
                     return self.reused(previous)
-                for record in self.records:
-                    record.entry = self.cache.load(record.key)
             for display, outcome in parsed_at_load:
                 self.take(display, outcome, True)
             self.gather_facts()
@@ -142,13 +162,12 @@ class AuditRun:
         tool sets back). None when a file cannot be looked at: its run reads it."""
         if self.cache is None:
             return None
-        seen: list[tuple[str, int, int, int, int]] = []
-        for path, display in self.files:
-            try:
-                info = os.stat(path)
-            except OSError:
+        seen: list[tuple[str, Signature]] = []
+        for path, display, _ in self.files:
+            stat = self.signatures[path]
+            if stat is None:
                 return None
-            seen.append((display, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
+            seen.append((display, stat))
         return "stat-" + sha256(repr(self._run_identity(seen)).encode())
 
     def content_key(self) -> str:
@@ -160,7 +179,7 @@ class AuditRun:
         # The paths given, and what the configuration left out of them, are part of a
         # run: two runs of wholly excluded paths have no file in common to tell them
         # apart, and each warns about its own paths.
-        return (files, self.errors, self.findings, self.paths, self.excluded_roots)
+        return (files, self.errors, self.findings, self.paths, self.roots, self.excluded_roots)
 
     def reused(self, previous: AuditResult) -> AuditResult:
         stats = replace(
@@ -175,25 +194,43 @@ class AuditRun:
         """Every file read by the workers; the facts of the files parsed as they were read."""
         assert self.pool is not None
         parsed: list[tuple[str, FileFacts | SourceProblem]] = []
-        loaded_files = self.pool.load(self.files, self.cache is not None)
-        for (path, display), loaded in zip(self.files, loaded_files, strict=True):
+        items = [
+            (path, display, target, self.signatures.get(path), self.recalled(path))
+            for path, display, target in self.files
+        ]
+        loaded_files = self.pool.load(items)
+        for (path, display, target), loaded in zip(self.files, loaded_files, strict=True):
+            summary = loaded.summary or self.recalled(path)
+            if summary is not None:
+                self.summaries[os.path.abspath(path)] = summary
             if loaded.problem is not None:
                 problem = loaded.problem
-                self.errors.append(ParseError(display, problem.line, problem.message))
-                if self.syntax_enabled and not problem.unreadable:
-                    self.findings.append(syntax_finding(display, problem))
+                if target:
+                    self.errors.append(ParseError(display, problem.line, problem.message))
+                    if self.syntax_enabled and not problem.unreadable:
+                        self.findings.append(syntax_finding(display, problem))
                 continue
             record = FileRecord(path, display, loaded.text or "", loaded.key, loaded.module)
             record.fetched = loaded.text is not None
-            record.triggered = record.full = loaded.full
+            record.alias, record.target = loaded.alias, target
+            record.triggered = loaded.full
+            record.full = loaded.full and target
             record.renames, record.defs = loaded.renames, loaded.defs
             self.aliased.update(loaded.aliases)
-            self.stats.lines += loaded.lines
+            if target:
+                self.stats.lines += loaded.lines
             self.records.append(record)
             if loaded.facts is not None:
                 parsed.append((display, loaded.facts))
         self.by_display = {r.display: r for r in self.records}
         return parsed
+
+    def recalled(self, path: str) -> Summary | None:
+        """The summary of a file unchanged since the last run took it, if any."""
+        known = self.known.get(os.path.abspath(path)) if self.known else None
+        if known is None or known.signature != self.signatures.get(path):
+            return None
+        return known
 
     def fetch(self, batch: Iterable[FileRecord]) -> None:
         """Bring the texts of ``batch`` that stayed with the workers."""
@@ -204,13 +241,24 @@ class AuditRun:
             record.text, record.fetched = text, True
 
     def fail(self, record: FileRecord, problem: SourceProblem) -> None:
-        """Report a file that cannot be audited (AG000 quotes its line: fetch its text)."""
+        """Report a file that cannot be audited (AG000 quotes its line: fetch its text);
+        a file of the project that is not audited goes on without its facts."""
+        if not record.target:
+            return
         self.fetch([record])
         self.errors.append(ParseError(record.display, problem.line, problem.message))
         if self.syntax_enabled:
             lines = record.text.splitlines()
             finding = syntax_finding(record.display, problem, lines)
             self.findings.extend(unsuppressed([finding], lines))
+
+    def entry(self, record: FileRecord) -> CacheEntry | None:
+        """What the cache holds of this very text (looked up once, when first needed:
+        most files of a project are never read for their facts)."""
+        if self.cache is not None and not record.looked_up:
+            record.looked_up = True
+            record.entry = self.cache.load(record.key)
+        return record.entry
 
     def settle(self, batch: Iterable[FileRecord]) -> None:
         """The progress display: these files need nothing more (read for facts only, or
@@ -239,9 +287,10 @@ class AuditRun:
         for start in range(0, len(batch), self.batch_size):
             chunk = batch[start : start + self.batch_size]
             self.fetch(chunk)
-            items = [(r.display, r.text, keep or r.full) for r in chunk]
+            kept = {r.display: r.target and (keep or r.full) for r in chunk}
+            items = [(r.display, r.text, kept[r.display]) for r in chunk]
             for display, outcome in self.pool.parse(items):
-                self.take(display, outcome, keep or self.by_display[display].full)
+                self.take(display, outcome, kept[display])
             self.settle(r for r in chunk if not r.full)
 
     def obtain(self, batch: list[FileRecord], keep: bool = False) -> None:
@@ -251,7 +300,7 @@ class AuditRun:
         for record in batch:
             if record.parsed:
                 continue  # as it was read
-            entry = record.entry
+            entry = self.entry(record)
             if entry is not None and entry.problem is not None:
                 record.findings = []
                 self.fail(record, SourceProblem(entry.problem[1], entry.problem[0]))
@@ -286,8 +335,8 @@ class AuditRun:
                 unread_by_module.setdefault(record.module_name(), []).append(record)
         walkable = [r for r in self.records if r.facts is not None and r.full]
         for record in walkable:
-            entry = record.entry
-            if entry is not None and entry.journal is not None and not record.parsed:
+            entry = self.entry(record) if not record.parsed else None
+            if entry is not None and entry.journal is not None:
                 record.journal = entry.journal  # a walk of this very text, cached
                 record.findings = list(entry.findings)
                 record.run_contexts = list(entry.run_contexts)
@@ -394,21 +443,24 @@ class AuditRun:
             if record.facts is None and record.findings is None:
                 record.findings = []
                 stats.skipped += 1
-                stats.sync_functions += record.defs
+                if record.target:
+                    stats.sync_functions += record.defs
             elif record.facts is not None and not record.full:
                 record.findings = []  # read for its facts only: it holds no trigger
         for record in self.records:
             if record.facts is not None:
                 stats.parsed += 1
-                count_facts(record.facts, record.run_contexts, stats)
-            self.findings.extend(record.findings or ())
-            if self.cache is not None and (record.parsed or record.entry is None):
+                if record.target:
+                    count_facts(record.facts, record.run_contexts, stats)
+            if record.target:
+                self.findings.extend(record.findings or ())
+            if self.cache is not None and (record.parsed or record.walked_with >= 0):
                 self.cache.store(record.key, self.cache_entry(record))
         stats.parsed -= stats.cached
         stats.parse_errors = len(self.errors)
         return AuditResult(
             findings=sorted(set(self.findings)),
-            files_scanned=len(self.files),
+            files_scanned=stats.files,
             parse_errors=sorted(self.errors, key=lambda e: (e.path, e.line)),
             duration_s=round(time.perf_counter() - self.started, 3),
             stats=stats,
@@ -427,7 +479,6 @@ class AuditRun:
             run_contexts=tuple(record.run_contexts),
             journal=None if record.facts is None or record.walk_failed else record.journal,
             problem=problem,
-            skipped=record.facts is None and not record.parsed,
         )
 
 

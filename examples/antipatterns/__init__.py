@@ -1,4 +1,4 @@
-"""The seeds' wrong versions, one small runnable module each (see README.md).
+"""Common async/sync mistakes, one small runnable module each (see README.md).
 
 Wrong on purpose: excluded from the default audit and from ruff/mypy. Run one
 with ``python -m examples.antipatterns.<name>``; it exits 0 when it

@@ -24,7 +24,9 @@ def run_example(main):
     django_setup()
     import async_guard
 
-    with async_guard.watch(main.__module__):
+    # Under ``python -m`` the module is ``__main__``; its spec keeps the real name.
+    spec = getattr(sys.modules.get(main.__module__), "__spec__", None)
+    with async_guard.watch(getattr(spec, "name", None) or main.__module__):
         main()
 
 

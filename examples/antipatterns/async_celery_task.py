@@ -1,4 +1,4 @@
-"""A Celery task defined ``async def`` (seed Pattern 4 rule 1).
+"""A Celery task defined ``async def``: Celery never awaits it.
 
 Audit: AG302 (async-celery-task). Runtime: AGR105 (the task returned a
 coroutine: it never ran) and AGR106 (never awaited). Celery calls the function

@@ -1,4 +1,4 @@
-"""A management command with ``async def handle`` (seed Pattern 1, "what not to do").
+"""A management command with ``async def handle``: Django never awaits it.
 
 Audit: AG303 (async-command-handle). Runtime: AGR106 (a coroutine never
 awaited). Django's ``BaseCommand.execute`` calls ``handle()`` without awaiting

@@ -1,10 +1,10 @@
-"""A one-off script whose entry point is ``asyncio.run(main())`` with the ORM inside (seed lesson 3).
+"""A one-off script whose entry point is ``asyncio.run(main())`` with the ORM inside.
 
 Audit: AG103 (async-main-touches-orm). Runtime: AGR108
-(SynchronousOnlyOperation). The positions 33/34 story: the broker call went
-through, then the ORM raised mid-run and the database never learnt about it.
-Fix: a sync ``main()`` that owns the ORM and bridges each async call with
-``run_async`` (seed Pattern 5).
+(SynchronousOnlyOperation). The broker call went through, then the ORM raised
+mid-run and the database never learnt about it: the broker and the database
+now disagree about the position. Fix: a sync ``main()`` that owns the ORM and
+bridges each async call with ``run_async``.
 """
 
 import asyncio

@@ -1,4 +1,4 @@
-"""asyncio.run() in a Celery task (seed 003): the ORM work escapes the task's transaction.
+"""asyncio.run() in a Celery task: the ORM work escapes the task's transaction.
 
 Audit: AG101 (asyncio-run-in-sync-entrypoint). Runtime: AGR101 (query on
 another thread, ERROR inside atomic), AGR107 (that thread's connection leaks).

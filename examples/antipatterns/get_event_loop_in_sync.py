@@ -1,9 +1,10 @@
-"""``asyncio.get_event_loop()`` in sync code (seed Pattern 1's loop, reused later).
+"""``asyncio.get_event_loop()`` in sync code, after a closed loop was left current.
 
 Audit: AG106 (get-event-loop-in-sync-code) and AG102 where the loop is made.
 Runtime: AGR103 (the first unit leaves a closed loop as the thread's current
-loop) then AGR108 ("Event loop is closed" in the next one). The seed's
-pattern closes its loop but leaves it set; the next piece of sync code that
+loop) then AGR108 ("Event loop is closed" in the next one). A command that
+makes its own loop with ``set_event_loop(new_event_loop())`` and closes it
+when done leaves it set; the next piece of sync code that
 asks for "the" loop gets the dead one. In a worker thread with no loop set,
 ``get_event_loop()`` raises instead. Fix: ``run_async(...)``; never
 ``get_event_loop()`` in sync code.

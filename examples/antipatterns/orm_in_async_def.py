@@ -1,4 +1,4 @@
-"""The ORM called directly in ``async def`` (seed Mistakes 1 and 4, lesson 6).
+"""The ORM called directly in ``async def``: Django raises SynchronousOnlyOperation.
 
 Audit: AG201 (sync-orm-in-async). Runtime: AGR108 (SynchronousOnlyOperation
 escaped, with the diagnosis). Django refuses the query: the script stops

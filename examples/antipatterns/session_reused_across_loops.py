@@ -1,4 +1,4 @@
-"""A tastytrade Session made in one bridged call and used in the next (seed lesson 1).
+"""A tastytrade Session made in one bridged call and used in the next, on a closed loop.
 
 Audit: AG105 (loop-bound-object-reused). Runtime: AGR108 ("Event loop is
 closed" escaped). The Session's httpx client keeps its pooled connection on

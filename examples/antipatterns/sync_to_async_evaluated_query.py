@@ -1,4 +1,4 @@
-"""``sync_to_async`` around a query that has already run (seed Pattern 6 misread).
+"""``sync_to_async`` around a query that has already run: the wrap comes too late.
 
 Audit: AG203 (orm-evaluated-before-wrap). Runtime: AGR108
 (SynchronousOnlyOperation): ``Model.objects.get(...)`` runs *before* it is

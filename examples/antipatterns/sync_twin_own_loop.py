@@ -1,4 +1,4 @@
-"""An ``X_sync`` twin that runs its async twin on a fresh loop (seed Pattern 3, done wrong).
+"""An ``X_sync`` twin that runs its async twin on a fresh loop instead of bridging.
 
 Audit: AG304 (sync-twin-not-bridged). Runtime: AGR101 (the async method's
 ``sync_to_async`` ORM work runs on another thread, outside the caller's

@@ -1,4 +1,4 @@
-"""An event loop created and never closed (seed Mistake 3).
+"""An event loop created and never closed: one leaked loop and selector per call.
 
 Audit: AG102 (event-loop-not-closed). Runtime: AGR102 (a loop created during
 the unit of work was not closed when it ended). Every call leaks a loop, its

@@ -1,4 +1,4 @@
-"""Order execution for the service layer (seed Pattern 3): async methods and their ``_sync`` twins.
+"""Order execution for the service layer: async methods and their ``_sync`` twins.
 
 Use the async methods from async code (an async view, a consumer) and the
 ``_sync`` twins from sync code (a Celery task, a management command). A twin

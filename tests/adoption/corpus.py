@@ -17,7 +17,7 @@ from async_guard.fix import FIXABLE_CODES, fix_source
 
 FIX_FILES = Path(__file__).resolve().parent.parent / "fix_files"
 
-#: Seed 003's bug in its smallest form: AG101 at line 12, column 12.
+#: asyncio.run() in a Celery task in its smallest form: AG101 at line 12, column 12.
 BAD_TASK = """\
 import asyncio
 

@@ -11,7 +11,7 @@ import pytest
 from async_guard.cli import main
 from tests.adoption.corpus import BAD_TASK
 
-TASKS = BAD_TASK.replace("    return asyncio", "    # the seed's bug\n    return asyncio") + (
+TASKS = BAD_TASK.replace("    return asyncio", "    # the bug\n    return asyncio") + (
     "\n\n@shared_task\ndef sync_prebuilt(pr):\n"
     "    coroutine = fetch(pr)\n    return asyncio.run(coroutine)\n"
 )
@@ -47,7 +47,7 @@ def test_fix_rewrites_once_and_the_rest_is_reported(
 ) -> None:
     assert check("--fix") == 1  # the unfixable AG101 still stands
     fixed = (tree / "tasks.py").read_text()
-    assert FIXED_TASK in fixed and "    # the seed's bug\n" in fixed
+    assert FIXED_TASK in fixed and "    # the bug\n" in fixed
     assert "from asgiref.sync import async_to_sync" in fixed
     assert "import asyncio" in fixed  # still used by the call left alone
     _, err = capsys.readouterr()
@@ -83,7 +83,8 @@ def test_baseline_workflow(tree: Path, capsys: pytest.CaptureFixture[str]) -> No
     capsys.readouterr()
     assert check("--baseline", str(baseline), "--prune-baseline") == 0
     err = capsys.readouterr().err
-    assert "1 baseline entries no longer occur (fixed)" in err and "AG101 sync_pr" in err
+    assert f"the baseline {baseline} hid 1 finding; 1 of its entries is stale" in err
+    assert "AG101 sync_pr" in err and "pruned 1 stale entries" in err
     assert len(json.loads(baseline.read_text())["entries"]) == 1
     assert check("--baseline", str(baseline)) == 0
 
@@ -111,3 +112,12 @@ def test_manage_py_audit_async_fixes_too(tree: Path, capsys: pytest.CaptureFixtu
     with pytest.raises(SystemExit):  # the unfixable AG101 still stands
         call_command("audit_async", ".", "--fix", "--no-cache", "--jobs", "1")
     assert FIXED_TASK in (tree / "tasks.py").read_text()
+
+
+def test_isolated_reads_no_configuration(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tree / "pyproject.toml").write_text('[tool.async_guard]\nexclude = ["tasks.py"]\nbogus = 1\n')
+    assert check() == 2
+    assert "bogus: unknown key" in capsys.readouterr().err
+    assert check("--isolated", "--format", "json") == 1
+    report = json.loads(capsys.readouterr().out)
+    assert {f["path"] for f in report["findings"]} == {"tasks.py"}

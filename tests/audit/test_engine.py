@@ -95,7 +95,8 @@ def test_cache_reuses_results_and_survives_corruption(tmp_path: Path) -> None:
     warm = audit_paths([str(root)], config)
     assert warm.stats.cached == 2 and warm.findings == cold.findings
     entries = list((tmp_path / "cache").rglob("*.pickle"))
-    assert len(entries) == 4  # two files and the run, known by content and by stat
+    # two files, the run (known by content and by stat), and the files' summaries
+    assert len(entries) == 5
     for entry in entries:
         entry.write_bytes(b"garbage")
     again = audit_paths([str(root)], config)

@@ -1,6 +1,6 @@
 """Every fixture in tests/eval_files/ audited in memory, against its ``# expect:`` comments.
 
-Format (see /tmp/briefs/contracts.md and docs/audit.md): a line that must produce
+Format (see "Adding a rule" in docs/audit.md): a line that must produce
 a finding ends with ``# expect: AG201`` (several: ``# expect: AG201, AG202``);
 every other line must produce none of the file's codes (the code in the file
 name's prefix plus any ``# codes: AG201, AG202`` header line). ``# path:

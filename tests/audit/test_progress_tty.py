@@ -11,10 +11,7 @@ file checks the terminal case, where a display can actually appear.)
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
-import select
 import subprocess
 import sys
 import time
@@ -24,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import corpus
+from tests.support.terminal import run_on_terminal
 
 AUDIT = [sys.executable, "-m", "async_guard", "check", "--no-cache", "--fail-on", "never"]
 PROGRESS = re.compile(r"async-guard: (\d+)/(\d+) files")
@@ -61,35 +59,11 @@ def long_run(tmp_path_factory: pytest.TempPathFactory) -> LongRun:
 
 def run_with_tty_stderr(argv: list[str], cwd: Path, stdout: Path) -> tuple[int, str]:
     """Run ``argv`` with stderr on a pseudo-terminal; (exit code, what the terminal got)."""
-    master, slave = pty.openpty()
     with stdout.open("wb") as out:
-        process = subprocess.Popen(
-            argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=slave, close_fds=True
-        )
-    os.close(slave)
-    received = bytearray()
-    deadline = time.monotonic() + DEADLINE_S
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.5)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # EIO: the child closed the terminal's last handle
-                    break
-                if not chunk:
-                    break
-                received += chunk
-            elif process.poll() is not None:
-                break
-        else:
-            pytest.fail(f"{' '.join(argv)} still running after {DEADLINE_S} s")
-    finally:
-        os.close(master)
-        if process.poll() is None:
-            process.kill()
-        code = process.wait(timeout=10)
-    return code, received.decode("utf-8", "replace")
+        try:
+            return run_on_terminal(argv, cwd, deadline_s=DEADLINE_S, stdout=out)
+        except TimeoutError as error:
+            pytest.fail(str(error))
 
 
 def test_progress_on_a_terminal(long_run: LongRun, tmp_path: Path) -> None:

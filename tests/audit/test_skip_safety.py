@@ -75,6 +75,42 @@ class Project:
 
 
 PROJECTS: dict[str, Project] = {
+    # A django.tasks task in a file without a trigger word reaches, through a helper
+    # of another file, an asyncio.run(): the helper is in the task's context; and a
+    # task enqueued without await in another file, by its coroutine method.
+    "django-task-helper-and-aenqueue": Project(
+        {
+            "shop/__init__.py": "",
+            "shop/jobs.py": """\
+                from django.tasks import task
+
+                from shop.helpers import refresh_quotes
+
+
+                @task
+                def nightly(symbol):
+                    return refresh_quotes(symbol)
+                """,
+            "shop/helpers.py": """\
+                import asyncio
+
+                from shop.client import fetch
+
+
+                def refresh_quotes(symbol):
+                    return asyncio.run(fetch(symbol))
+                """,
+            "shop/client.py": "async def fetch(symbol):\n    return symbol\n",
+            "shop/views.py": """\
+                from shop.jobs import nightly
+
+
+                def schedule(request):
+                    nightly.aenqueue("SPY")
+                """,
+        },
+        frozenset({("helpers.py", "AG101"), ("views.py", "AG301")}),
+    ),
     # AG301 in a file without "async"/"await": the coroutine is defined elsewhere.
     "coroutine-called-from-plain-file": Project(
         {

@@ -1,5 +1,5 @@
 # path: apps/integrations/_task_modules/pr_data.py
-"""Seed 003: asyncio.run() in a Celery task, the fix is async_to_sync."""
+"""asyncio.run() in a Celery task, the fix is async_to_sync."""
 import asyncio
 import logging
 
@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 @shared_task
 def fetch_pr_data(pr, tracked_repo):
     # WRONG - breaks thread-local storage
-    result = asyncio.run(fetch_pr_complete_data_graphql(pr, tracked_repo))  # seed 003
+    result = asyncio.run(fetch_pr_complete_data_graphql(pr, tracked_repo))  # the task's bug
     logger.info("fetched %s", pr)
     return result
 

@@ -1,5 +1,5 @@
 # path: management_platform/app/workers/tasks/billing_tasks.py
-"""Seed 002: the task imports asyncio locally and runs a nested coroutine."""
+"""The task imports asyncio locally and runs a nested coroutine."""
 from celery import Celery
 
 celery_app = Celery("billing")

@@ -1,5 +1,5 @@
 # path: trading/management/commands/cancel_order.py
-"""Seed 004 Pattern 1 without its finally: the loop leaks when a call raises."""
+"""A command's own loop without its finally: the loop leaks when a call raises."""
 import asyncio
 
 from django.core.management.base import BaseCommand

@@ -9,7 +9,7 @@ class Position(models.Model):
 
 
 async def refresh_position(position_id, quantity):
-    position = await Position.objects.aget(id=position_id)  # the seed's SynchronousOnlyOperation
+    position = await Position.objects.aget(id=position_id)  # raises SynchronousOnlyOperation
     position.quantity = quantity
     await position.asave(update_fields=["quantity"])
     total = await Position.objects.filter(symbol=position.symbol).acount() + 1

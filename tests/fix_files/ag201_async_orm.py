@@ -9,7 +9,7 @@ class Position(models.Model):
 
 
 async def refresh_position(position_id, quantity):
-    position = Position.objects.get(id=position_id)  # the seed's SynchronousOnlyOperation
+    position = Position.objects.get(id=position_id)  # raises SynchronousOnlyOperation
     position.quantity = quantity
     position.save(update_fields=["quantity"])
     total = Position.objects.filter(symbol=position.symbol).count() + 1

@@ -82,7 +82,7 @@ def test_logged_once_per_unit_but_again_in_the_next_unit(guard_events):
 
 
 def test_per_check_override_turns_one_event_off(settings, guard_events):
-    settings.ASYNC_GUARD = {"MODE": "raise", "CHECKS": {"AGR101": "off", "AGR107": "warn"}}
+    settings.ASYNC_GUARD = {"MODE": "raise", "EVENT_MODES": {"AGR101": "off", "AGR107": "warn"}}
     programs.lost_write_asyncio_run("g4")
     assert codes(guard_events) == ["AGR107"]
     assert Group.objects.filter(name="g4").exists()

@@ -20,9 +20,9 @@ def ids(messages) -> list[str]:
         ("warn", "must be a dict"),
         ({"MODE": "loud"}, "'loud'"),
         ({"MODES": "warn"}, "unknown key 'MODES'"),
-        ({"CHECKS": []}, "CHECKS'] must be a dict"),
-        ({"CHECKS": {"AG101": "off"}}, "unknown event code 'AG101'"),
-        ({"CHECKS": {"AGR101": "loud"}}, "['CHECKS']['AGR101'] is 'loud'"),
+        ({"EVENT_MODES": []}, "EVENT_MODES'] must be a dict"),
+        ({"EVENT_MODES": {"AG101": "off"}}, "unknown event code 'AG101'"),
+        ({"EVENT_MODES": {"AGR101": "loud"}}, "['EVENT_MODES']['AGR101'] is 'loud'"),
         ({"ALLOW": "x.py:1"}, "ALLOW'] must be a list"),
         ({"ALLOW": [""]}, "entry ''"),
         ({"AUDIT": []}, "AUDIT'] must be a dict"),
@@ -39,9 +39,10 @@ def test_invalid_settings_are_errors_naming_the_value(settings, value, fragment)
 def test_valid_settings_pass(settings):
     settings.ASYNC_GUARD = {
         "MODE": "raise",
-        "CHECKS": {"AGR102": "off"},
+        "EVENT_MODES": {"AGR102": "off"},
         "ALLOW": ["a.py:3", "pkg.mod.func"],
-        "AUDIT": {"CHECKS": True},
+        "AUDIT_CHECK": "warn",
+        "AUDIT": {"IGNORE": ["AG2"]},
     }
     assert checks.check_settings() == []
     del settings.ASYNC_GUARD
@@ -55,7 +56,7 @@ def test_manage_py_check_fails_on_a_bad_mode(settings):
 
 
 def test_bad_values_read_as_defaults_at_run_time(settings):
-    settings.ASYNC_GUARD = {"MODE": "loud", "CHECKS": "x", "ALLOW": "y"}
+    settings.ASYNC_GUARD = {"MODE": "loud", "EVENT_MODES": "x", "ALLOW": "y"}
     assert conf.mode() == "warn"
     assert conf.action("AGR101") == "warn"
     assert conf.allow_list() == ()

@@ -164,7 +164,7 @@ def test_the_runtime_guard_sees_asyncio_run_and_not_run_async(
 
 
 def test_asyncio_run_sends_the_same_work_to_another_thread() -> None:
-    """The seeds' bug, measured: why asyncio.run is not a bridge (no query is made here)."""
+    """The bug, measured: why asyncio.run is not a bridge (no query is made here)."""
     caller = threading.get_ident()
     threads: list[int] = []
 

@@ -176,7 +176,7 @@ def test_bad_credentials_and_expired_tokens_are_refused(
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_a_session_used_on_a_second_loop_fails_seed_lesson_1(sdk: SandboxServer) -> None:
+def test_a_session_used_on_a_second_loop_fails_event_loop_is_closed(sdk: SandboxServer) -> None:
     """Measured, not assumed: why a Session must live inside one bridged call."""
     session = _session()
     run_async(Account.get, session)  # first loop: opens the httpx client's connection

@@ -22,7 +22,7 @@ from services.data_access import (
 )
 from services.execution.order_service import OrderExecutionService
 from services.market_data import MarketDataService, is_option_symbol
-from services.utils.async_utils import run_async as seed_run_async
+from services.utils.async_utils import run_async as services_run_async
 from trading import demo
 from trading.models import Position, Trade
 from trading.sandbox.server import SandboxBroker, SandboxServer
@@ -42,8 +42,8 @@ async def _account_number(credentials: BrokerCredentials) -> str:
         return str(account.account_number)
 
 
-def test_seed_import_path_is_the_bridge() -> None:
-    assert seed_run_async is run_async
+def test_the_services_import_path_is_the_bridge() -> None:
+    assert services_run_async is run_async
 
 
 def test_the_access_token_is_cached_between_bridged_calls_without_credentials(

@@ -40,3 +40,5 @@ URL_FUNCTIONS = frozenset(
 #: Words a name of the class, or of one of its bases, holds when its methods may return
 #: querysets (managers, querysets, their mixins): only those methods are looked at.
 QUERYSET_CLASS_WORDS = ("Manager", "QuerySet", "Queryset", "Mixin")
+#: The coroutine methods of a ``django.tasks`` Task (``@task`` makes one of a function).
+TASK_COROUTINE_METHODS = frozenset({"aenqueue", "acall", "aget_result"})

@@ -23,9 +23,11 @@ if TYPE_CHECKING:
     from async_guard.audit.analysis.source import SourceFile
 
 #: Contexts that are entry points (rules test membership).
-ENTRY_CONTEXTS = CONTEXTS[:6]
+ENTRY_CONTEXTS = CONTEXTS[: CONTEXTS.index("script") + 1]
 #: Entry points that run inside a sync thread the framework owns (a worker, a request).
-SYNC_ENTRY_CONTEXTS = ("celery-task", "view", "signal-receiver", "middleware")
+SYNC_ENTRY_CONTEXTS = ("celery-task", "django-task", "view", "signal-receiver", "middleware")
+#: Django's own task framework (``django.tasks``, Django 6.0+) and its backport package.
+_DJANGO_TASK_DECORATORS = frozenset({"django.tasks.task", "django_tasks.task"})
 
 _TASK_DECORATORS = frozenset({"shared_task", "task", "periodic_task", "actor"})
 _VIEW_DECORATOR_MODULES = (
@@ -64,6 +66,10 @@ def decorator_context(sf: SourceFile, node: ast.expr, task_decorators: Iterable[
     extra = set(task_decorators)
     if resolved in extra or last in extra or written in extra:
         return "celery-task"
+    if resolved in _DJANGO_TASK_DECORATORS or (
+        last == "task" and resolved.startswith(("django.tasks.", "django_tasks."))
+    ):
+        return "django-task"
     if last in _TASK_DECORATORS and (
         resolved.startswith(("celery.", "dramatiq.", "huey."))
         or (last != "actor" and isinstance(getattr(node, "func", node), ast.Attribute))

@@ -54,6 +54,17 @@ GRAPH_TRIGGERS = (
     "app_label", "get_user_model", "get_model", "from_queryset", "urlpatterns",
     "router.register",
 )  # fmt: skip
+#: The words (as the speed layer splits a text into words) of which a text must hold one
+#: to hold a graph fact.
+GRAPH_WORDS = frozenset(
+    word.encode()
+    for word in (
+        *(w for w in GRAPH_TRIGGERS if "." not in w),
+        "register",
+        "ParentalManyToManyField",
+        "TreeForeignKey",
+    )
+)
 #: Per word: what the text before it on its line, and right after it, must be for the
 #: word to make a graph fact (each pattern is matched only where the word stands:
 #: a pattern anchored at each line's start, tried at every position, cost a tenth of a
@@ -117,7 +128,7 @@ class FactCollector:
 
     def __init__(self, sf: SourceFile) -> None:
         self.sf = sf
-        self.facts = FileFacts(module=sf.module, path=sf.path)
+        self.facts = FileFacts(module=sf.module, path=sf.path, alias=sf.alias)
         self.facts.imports = {k: v for k, v in sf.imports.items() if k not in sf.definitions}
         self.facts.star_imports = list(sf.star_imports)
         # most files name no bridge: their calls need no test for one

@@ -12,6 +12,8 @@ class FileFacts:
 
     module: str
     path: str = ""
+    #: Another name the module is imported by (see ``source.module_names``).
+    alias: str = ""
     imports: dict[str, str] = field(default_factory=dict)
     #: Modules it imports ``*`` from (their public names are its names too).
     star_imports: list[str] = field(default_factory=list)

@@ -59,6 +59,8 @@ class ProjectIndex(ModelGraph):
         #: Modules of the project whose facts this index does not have.
         self.unread = frozenset(unread)
         self.modules: dict[str, dict[str, str]] = {}
+        #: Other names modules are imported by -> their names (``FileFacts.alias``).
+        self.module_aliases: dict[str, str] = {}
         self.stars: dict[str, list[str]] = {}
         self.functions: dict[str, bool] = {}
         self.not_coroutines: set[str] = set()
@@ -102,6 +104,8 @@ class ProjectIndex(ModelGraph):
     def add(self, facts: FileFacts) -> None:
         self.facts.append(facts)
         self.modules.setdefault(facts.module, {}).update(facts.imports)
+        if facts.alias:
+            self.module_aliases.setdefault(facts.alias, facts.module)
         self._merge(facts)
 
     def _merge(self, facts: FileFacts) -> None:
@@ -183,6 +187,11 @@ class ProjectIndex(ModelGraph):
             moved = False
             for i in range(len(parts) - 1, 0, -1):
                 module, rest = ".".join(parts[:i]), parts[i:]
+                aliased = self.module_aliases.get(module)
+                if aliased is not None and module not in self.modules:
+                    name = ".".join([aliased, *rest])  # the module under its own name
+                    moved = True
+                    break
                 target = self._module_imports(module, rest[0], touched).get(rest[0])
                 if target:
                     name = ".".join([target, *rest[1:]])
@@ -322,6 +331,10 @@ class ProjectIndex(ModelGraph):
             if role is not None:
                 return role
         return None
+
+    def entry_context(self, qualname: str, trail: Trail | None = None) -> str | None:
+        """The entry-point context the code declares for the function ``qualname`` names."""
+        return self.entries.get(self.canonical(qualname, trail, types=True))
 
     def _inherited_entries(self) -> dict[str, str]:
         """Methods that are entry points because a project base class makes them so."""

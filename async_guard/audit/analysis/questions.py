@@ -56,6 +56,11 @@ class Questions(Protocol):
         ``management-command``, ``celery-task``), or None."""
         ...
 
+    def entry_context(self, qualname: str) -> str | None:
+        """The entry-point context the code declares for function ``qualname`` (a
+        decorator such as ``@shared_task`` or ``@task``, a base class), or None."""
+        ...
+
     def contexts_of(self, qualname: str) -> frozenset[str]:
         """The entry-point contexts that reach function ``qualname`` through calls."""
         ...
@@ -81,6 +86,7 @@ QUESTIONS = (
     "model_named",
     "is_coroutine_function",
     "class_role",
+    "entry_context",
     "contexts_of",
     "reaches_orm",
     "reaches_async_orm",
@@ -88,5 +94,6 @@ QUESTIONS = (
 #: Questions about what a name is (rather than what a function reaches).
 TYPE_QUESTIONS = frozenset(
     {"is_model", "model_fields", "model_managers", "model_relations", "manager_sources",
-     "returns_queryset", "model_named", "class_role", "is_coroutine_function"}
+     "returns_queryset", "model_named", "class_role", "is_coroutine_function",
+     "entry_context"}
 )  # fmt: skip

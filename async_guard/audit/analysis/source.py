@@ -18,6 +18,7 @@ import stat
 import sys
 import tokenize
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -142,6 +143,55 @@ def module_name(path: str) -> tuple[str, bool]:
     return ".".join(parts) or "__main__", is_package
 
 
+def module_names(path: str, roots: Sequence[str]) -> tuple[str, bool, str]:
+    """The module ``path`` is, named from the deepest of ``roots`` (source folders, like
+    ruff's ``src``) that holds it, whether it is a package ``__init__``, and the name
+    the ``__init__.py`` files give it when that differs (else "").
+
+    From a source root, every folder counts, with or without ``__init__.py``: a
+    namespace package (PEP 420) and a Django app without ``__init__.py`` are named as
+    they are imported. The other name stays known as an alias: a script run from its
+    own folder imports its neighbours by their bare names. A path whose folders from
+    the root are no Python names (``django-5.2/django/...``) keeps the name its
+    ``__init__.py`` files give it. Worked out once per folder: a tree has far fewer
+    folders than files.
+    """
+    folder, name = os.path.split(os.path.abspath(path))
+    is_package = name == "__init__.py"
+    stem = os.path.splitext(name)[0]
+    rooted, packaged = _folder_names(folder, tuple(roots))
+    if packaged is None:  # not on disk (an in-memory fixture): every folder counts
+        guessed, _ = module_name(path)
+        return guessed, is_package, ""
+    own = () if is_package else (stem,)
+    guessed = ".".join((*packaged, *own)) or "__main__"
+    if rooted is None or not (stem.isidentifier() or is_package):
+        return guessed, is_package, ""
+    found = ".".join((*rooted, *own)) or guessed
+    return found, is_package, (guessed if guessed != found else "")
+
+
+@functools.lru_cache(maxsize=4096)
+def _folder_names(
+    folder: str, roots: tuple[str, ...]
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    """A folder's package path from the deepest source root holding it (None when no
+    root does, or a folder on the way is no Python name), and the one its
+    ``__init__.py`` files give (None when the folder is not on disk)."""
+    if not os.path.isdir(folder):
+        return None, None
+    best = ""
+    for root in roots:
+        root = root.rstrip(os.sep)
+        if len(root) > len(best) and (folder == root or folder.startswith(root + os.sep)):
+            best = root
+    rooted: tuple[str, ...] | None = None
+    if best:
+        parts = () if folder == best else tuple(folder[len(best) + 1 :].split(os.sep))
+        rooted = parts if all(part.isidentifier() for part in parts) else None
+    return rooted, _package_of(folder)
+
+
 @functools.lru_cache(maxsize=4096)
 def _package_of(folder: str) -> tuple[str, ...]:
     parent = os.path.dirname(folder)
@@ -159,16 +209,27 @@ class SourceFile:
     tree: ast.Module
     module: str = ""
     is_package: bool = False
+    #: Another name the module is imported by ("" for none: see ``module_names``).
+    alias: str = ""
     imports: dict[str, str] = field(default_factory=dict)
     definitions: set[str] = field(default_factory=set)
     #: Modules imported with ``from X import *``, in order.
     star_imports: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_text(cls, text: str, path: str, module: str | None = None) -> SourceFile:
+    def from_text(
+        cls, text: str, path: str, module: str | None = None, alias: str = ""
+    ) -> SourceFile:
         tree = parse_source(text)
         guessed, is_package = module_name(path)
-        sf = cls(path=path, text=text, tree=tree, module=module or guessed, is_package=is_package)
+        sf = cls(
+            path=path,
+            text=text,
+            tree=tree,
+            module=module or guessed,
+            is_package=is_package,
+            alias=alias,
+        )
         sf._collect_names()
         return sf
 

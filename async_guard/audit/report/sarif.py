@@ -27,6 +27,16 @@ def _rule(rule: type[Rule]) -> dict[str, Any]:
     }
 
 
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if not text or text.endswith((".", "!", "?")) else text + "."
+
+
+def message(text: str, hint: str = "") -> str:
+    """A result's message: the finding and its hint, each a sentence with its full stop."""
+    return _sentence(text) + (f" Hint: {_sentence(hint)}" if hint else "")
+
+
 def _uri(path: str) -> str:
     return Path(path).as_posix()
 
@@ -38,7 +48,7 @@ def as_dict(result: AuditResult, rules: Sequence[type[Rule]]) -> dict[str, Any]:
         item: dict[str, Any] = {
             "ruleId": f.code,
             "level": _LEVEL[f.severity],
-            "message": {"text": f.message + (f" Hint: {f.hint}" if f.hint else "")},
+            "message": {"text": message(f.message, f.hint)},
             "locations": [
                 {
                     "physicalLocation": {
@@ -62,7 +72,7 @@ def as_dict(result: AuditResult, rules: Sequence[type[Rule]]) -> dict[str, Any]:
     notifications = [
         {
             "level": "warning",
-            "message": {"text": e.message},
+            "message": {"text": _sentence(e.message)},
             "locations": [
                 {
                     "physicalLocation": {

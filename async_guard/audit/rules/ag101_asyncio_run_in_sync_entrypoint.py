@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 _WHERE = {
     "celery-task": "a Celery task",
+    "django-task": "a Django task",
     "view": "a view",
     "signal-receiver": "a signal receiver",
     "middleware": "a middleware",

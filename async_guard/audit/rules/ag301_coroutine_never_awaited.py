@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, ClassVar
 
-from async_guard.audit.analysis.django_names import ASYNC_ORM_METHODS
+from async_guard.audit.analysis.django_names import ASYNC_ORM_METHODS, TASK_COROUTINE_METHODS
 from async_guard.audit.analysis.nodes import descendants
 from async_guard.audit.analysis.orm.values import COROUTINE_METHODS
 from async_guard.audit.finding import Severity
@@ -31,8 +31,10 @@ class CoroutineNeverAwaited(Rule):
     Reported for calls to functions defined `async def` anywhere in the scanned
     tree (through imports, and `self.method()` on the same class), Django's
     `a`-prefixed ORM methods on a model's manager, queryset, instance or related
-    manager (`order.lines.acount()`, `user.groups.aadd(group)`), and
-    names configured as `known-async`, when the call's result is thrown away (a
+    manager (`order.lines.acount()`, `user.groups.aadd(group)`), the
+    `aenqueue()`, `acall()` and `aget_result()` of a `django.tasks` task (a
+    function decorated with `@task`: the task is never queued), and names
+    configured as `known-async`, when the call's result is thrown away (a
     statement on its own), tested for truth (`if coro():` is always true), or
     assigned to a name the function never reads. Handing the coroutine to
     `await`, `asyncio.gather`/`create_task`/`ensure_future`/`run`,
@@ -63,7 +65,9 @@ class CoroutineNeverAwaited(Rule):
     severity: ClassVar[Severity] = "error"
     # A call of the async ORM API names its method; a call of a coroutine function
     # defined in another file may name nothing async at all (depends_on_callees).
-    triggers: ClassVar[tuple[str, ...]] = ("async", *sorted(ASYNC_ORM_METHODS))
+    triggers: ClassVar[tuple[str, ...]] = (
+        "async", *sorted(ASYNC_ORM_METHODS), *sorted(TASK_COROUTINE_METHODS)
+    )  # fmt: skip
     depends_on_callees: ClassVar[bool] = True
 
     def visit_Expr(self, node: ast.Expr, scope: Scope) -> None:
@@ -116,6 +120,10 @@ class CoroutineNeverAwaited(Rule):
             and id(call) in self.orm_facts(scope).async_calls
         ):
             return call.func.attr
+        if isinstance(call.func, ast.Attribute) and call.func.attr in TASK_COROUTINE_METHODS:
+            task = self.resolve(call.func.value, scope)
+            if task is not None and self.index.entry_context(task) == "django-task":
+                return f"{task.rsplit('.', 1)[-1]}.{call.func.attr}"
         return None
 
 

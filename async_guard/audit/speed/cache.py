@@ -30,7 +30,6 @@ class CacheEntry:
     #: answers do: see ``speed.journal``).
     journal: Journal | None = None
     problem: tuple[int, str] | None = None
-    skipped: bool = False
 
 
 def sha256(data: bytes) -> str:

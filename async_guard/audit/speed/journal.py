@@ -104,6 +104,10 @@ class JournaledQuestions:
         role: str | None = self.ask("class_role", qualname)
         return role
 
+    def entry_context(self, qualname: str) -> str | None:
+        context: str | None = self.ask("entry_context", qualname)
+        return context
+
     def contexts_of(self, qualname: str) -> frozenset[str]:
         return frozenset(self.ask("contexts_of", qualname))
 

@@ -36,16 +36,22 @@ class FileRecord:
     text: str
     key: str
     module: str | None = None
+    #: Another name its module is imported by (see ``source.module_names``).
+    alias: str = ""
+    #: Named by the run's paths: its findings are reported. The other files of the
+    #: project are read only for what the named ones need to know.
+    target: bool = True
     #: Its text holds a trigger: every rule may report in it.
     triggered: bool = False
-    #: It is walked: triggered, or made full by the skip (it calls into a triggered
-    #: file; only the rules that report at such calls walk it).
+    #: It is walked: a target that is triggered, or that the skip made full (it calls
+    #: into a triggered file; only the rules that report at such calls walk it).
     full: bool = False
     renames: list[tuple[str, str]] = field(default_factory=list)
     defs: int = 0
     fetched: bool = True
     facts: FileFacts | None = None
     entry: CacheEntry | None = None
+    looked_up: bool = False  # in the cache, for ``entry``
     parsed: bool = False
     kept: bool = False
     findings: list[Finding] | None = None

@@ -173,14 +173,15 @@ class WordSource(Protocol):
 
 
 class Closure:
-    """The files that can matter, given the *full* ones (a trigger in their text).
+    """The files that can matter, given the *triggered* ones (a trigger in their text).
 
     :meth:`run` obtains facts for them (``obtain(files, keep)``: from the cache, or by
     parsing; with ``keep``, a parsed file's tree waits for its walk),
     then for what they link to. *Candidates* (they mention a sensitive name) are read
     for their facts; *partial* files (they define something a wanted name passes
     through) contribute re-exports and bases. A candidate that refers to a
-    sensitive function becomes full itself, and the closure grows again.
+    sensitive function joins them (and is walked, if it is audited), and the
+    closure grows again.
     """
 
     def __init__(
@@ -197,6 +198,8 @@ class Closure:
         self.by_display = {r.display: r for r in records}
         self.order = {id(r): i for i, r in enumerate(records)}
         self.tree_modules = {r.module_name() for r in records}
+        #: Other names modules are imported by (``source.module_names``) -> their names.
+        self.module_aliases = {r.alias: r.module_name() for r in records if r.alias}
         #: Files of each module not read yet (a name of that module waits for them).
         self.unknown = Counter(
             r.module_name() for r in records if r.facts is None and r.findings is None
@@ -220,11 +223,13 @@ class Closure:
         self.grown = -1
 
     def run(self) -> None:
-        full = [r for r in self.records if r.full]
-        for record in full:
+        # Every file with a trigger is read (an unread file holds no ``async def``, no
+        # bridge: the journal's misses count on that), whether audited or not.
+        seeds = [r for r in self.records if r.triggered]
+        for record in seeds:
             self.take_renames(record.renames)
-        self.obtain(full, True)
-        for record in full:
+        self.obtain(seeds, True)
+        for record in seeds:
             self.add(record, True)
         while True:
             self.expand_wanted()
@@ -238,7 +243,7 @@ class Closure:
                 return
             for record in promoted:
                 del self.candidates[id(record)]
-                record.full = True
+                record.full = record.target  # only an audited file is walked
                 self.add(record, True)
 
     def take_renames(self, pairs: Iterable[tuple[str, str]]) -> None:
@@ -275,6 +280,10 @@ class Closure:
         parts = name.split(".")
         for i in range(len(parts), 0, -1):
             module = ".".join(parts[:i])
+            aliased = self.module_aliases.get(module)
+            if aliased is not None and module not in self.tree_modules:
+                self.want(".".join([aliased, *parts[i:]]))  # the module under its own name
+                return True
             if self.unknown[module]:
                 return False  # a file of that module is not read yet
             found = self.by_module.get(module)

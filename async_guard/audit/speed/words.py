@@ -123,9 +123,16 @@ def alias_names(data: bytes) -> frozenset[str]:
     return frozenset(name.decode("utf-8", "replace") for name in _ALIAS.findall(data))
 
 
-def text_words(text: str) -> frozenset[bytes]:
-    """The names ``text`` holds (a superset: keywords, and words of comments and strings)."""
-    return frozenset(text.encode("utf-8", "surrogatepass").translate(_WORD_BYTES).split())
+def text_words(text: str, vocabulary: dict[bytes, bytes] | None = None) -> frozenset[bytes]:
+    """The names ``text`` holds (a superset: keywords, and words of comments and strings).
+
+    With a ``vocabulary``, each word is the one object it holds for that word (added
+    if new): the sets of a large tree share their words instead of each holding a
+    copy (in C: ``map`` over ``dict.setdefault``, no Python loop)."""
+    found = text.encode("utf-8", "surrogatepass").translate(_WORD_BYTES).split()
+    if vocabulary is None:
+        return frozenset(found)
+    return frozenset(map(vocabulary.setdefault, found, found))
 
 
 def encoded(names: Iterable[str]) -> set[bytes]:

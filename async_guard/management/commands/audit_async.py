@@ -6,12 +6,14 @@ site-packages). It adds every installed model, its managers (and the classes
 whose methods they offer), its relation fields and reverse accessors, and the
 user model from the app registry to the index (the scanned code is still never
 imported by the audit: the registry is already loaded by Django), and reads
-``ASYNC_GUARD["AUDIT"]`` (command-line options win).
+``ASYNC_GUARD["AUDIT"]`` (command-line options win; ``--isolated`` ignores it and
+every ``pyproject.toml``).
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db.models import ForeignObjectRel
 
+from async_guard import conf
 from async_guard.audit.check import add_check_arguments, run_check
 
 
@@ -122,15 +125,22 @@ class Command(BaseCommand):
         import argparse
 
         namespace = argparse.Namespace(**options)
-        audit_settings = (getattr(settings, "ASYNC_GUARD", None) or {}).get("AUDIT") or {}
-        audit_settings = {k: v for k, v in audit_settings.items() if k.lower() != "checks"}
+        stderr = getattr(self.stderr, "_out", sys.stderr)
+        audit: Mapping[str, Any] = {}
+        if not options["isolated"]:
+            problems = conf.validate_audit(conf.get("AUDIT"))
+            if problems:
+                message, hint = problems[0]
+                stderr.write(f"async-guard: error: settings: {message}. {hint}\n")
+                sys.exit(2)
+            audit = conf.audit_settings()
         code = run_check(
             namespace,
             default_paths=project_app_paths() or ["."],
-            settings=audit_settings,
+            settings=audit,
             registry_config=registry_facts(),
             stdout=getattr(self.stdout, "_out", sys.stdout),
-            stderr=getattr(self.stderr, "_out", sys.stderr),
+            stderr=stderr,
         )
         if code:
             sys.exit(code)

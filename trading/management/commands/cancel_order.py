@@ -1,4 +1,4 @@
-"""Cancel one order at the broker and mark its trade cancelled (seed Pattern 1)."""
+"""Cancel one order at the broker and mark its trade cancelled (a sync ``handle``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Repair the profit-target orders of open call spreads (seed Pattern 1, done right).
+"""Repair the profit-target orders of open call spreads (a sync ``handle``, async helpers).
 
 ``handle()`` is sync and owns the ORM; the broker work is one pure-async helper
 (no ORM inside) called through one bridge, ``run_async``, per position. Each

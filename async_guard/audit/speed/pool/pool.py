@@ -18,7 +18,14 @@ from async_guard.audit.analysis.index import ProjectIndex
 from async_guard.audit.analysis.source import SourceProblem
 from async_guard.audit.config import Config
 from async_guard.audit.speed.pool import processes
-from async_guard.audit.speed.pool.worker import FileWorker, Loaded, Walked, WalkItem, serve
+from async_guard.audit.speed.pool.worker import (
+    FileWorker,
+    Loaded,
+    LoadItem,
+    Walked,
+    WalkItem,
+    serve,
+)
 
 
 class WorkerPool:
@@ -104,17 +111,19 @@ class WorkerPool:
                 on_answer(slot, answer)
                 give(slot)
 
-    def load(self, files: Sequence[tuple[str, str]], hashing: bool) -> list[Loaded]:
-        """Every file read, in the order given."""
+    def load(self, files: Sequence[LoadItem]) -> list[Loaded]:
+        """Every file read (or recalled from its summary), in the order given."""
         items = list(files)
         if self.local is not None:
-            return self.local.load(items, hashing, True)
+            return self.local.load(items)
         size = max(4, len(items) // (len(self.conns) * 24))
         chunks = [items[start : start + size] for start in range(0, len(items), size)]
         out: list[Loaded] = []
-        # the texts of the files without a trigger stay with the workers (shipping them
-        # all cost the engine more than the few it later needs)
-        for slot, answer in self._share("load", chunks, hashing, False, ahead=2):
+        # Paths alone are small tasks, handed out two ahead; summaries make them large
+        # (see ``_share``). The texts of the files without a trigger stay with the
+        # workers (shipping them all cost the engine more than the few it later needs).
+        ahead = 1 if any(item[4] is not None for item in items) else 2
+        for slot, answer in self._share("load", chunks, ahead=ahead):
             for loaded in answer:
                 self.reader[loaded.display] = slot
                 if loaded.facts is not None:

@@ -179,14 +179,14 @@ def start_with_multiprocessing(
     standard library's machinery would cost the audit."""
     import multiprocessing
 
-    parent, child = multiprocessing.Pipe()
-    process = multiprocessing.get_context(method).Process(
-        target=target, args=(child, *args), daemon=True
-    )
+    context: Any = multiprocessing.get_context(method)
+    parent, child = context.Pipe()
+    process = context.Process(target=target, args=(child, *args), daemon=True)
     process.start()
 
     def join(timeout: float) -> int | None:
         process.join(timeout)
-        return process.exitcode
+        code: int | None = process.exitcode
+        return code
 
     return Child(parent, join)

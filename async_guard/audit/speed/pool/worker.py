@@ -8,16 +8,22 @@ read it, and its tree with the worker that parsed it, until they are needed.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from async_guard.audit.analysis.facts import FileFacts, collect_facts, holds_graph_facts
+from async_guard.audit.analysis.facts import (
+    GRAPH_WORDS,
+    FileFacts,
+    collect_facts,
+    holds_graph_facts,
+)
 from async_guard.audit.analysis.index import ProjectIndex
 from async_guard.audit.analysis.source import (
     SourceFile,
     SourceProblem,
     decode_source,
-    module_name,
+    module_names,
     read_file,
     too_deep,
 )
@@ -27,9 +33,13 @@ from async_guard.audit.speed.cache import sha256
 from async_guard.audit.speed.journal import Journal, JournaledQuestions, Miss
 from async_guard.audit.speed.pool import processes
 from async_guard.audit.speed.skip import file_triggers
+from async_guard.audit.speed.snapshot import Signature, Summary
 from async_guard.audit.speed.words import alias_names, count_defs, import_renames, text_words
 from async_guard.audit.walk import FileWalk, walk_file
 
+#: A file to read: its path, its display path, whether it is audited, its signature
+#: (with a cache), and its summary when it is unchanged since (see ``speed.snapshot``).
+LoadItem = tuple[str, str, bool, Signature | None, Summary | None]
 #: A file to walk: its display path, its text, and whether it holds a trigger.
 WalkItem = tuple[str, str, bool]
 
@@ -48,13 +58,15 @@ class Loaded:
     """One file as a worker read it (``problem`` set when it could not be read)."""
 
     display: str
-    #: None for a file without a trigger read by a child worker: it stays there until
-    #: the engine asks for it (``WorkerPool.texts_of``), which it seldom does.
+    #: None for a file without a trigger: the run asks for it when it needs it
+    #: (``WorkerPool.texts_of``), which it seldom does.
     text: str | None = ""
     key: str = ""
     module: str = ""
+    #: Another name its module is imported by (see ``source.module_names``).
+    alias: str = ""
     lines: int = 0
-    #: Walked by the rules: its text holds a trigger (or skipping is off).
+    #: Its text holds a trigger (or skipping is off): it may be walked by every rule.
     full: bool = False
     #: Its ``name as alias`` pairs (a full file's; the others' come when asked for).
     renames: list[tuple[str, str]] = field(default_factory=list)
@@ -65,6 +77,8 @@ class Loaded:
     #: The names that follow an ``as`` (see ``speed.journal``).
     aliases: frozenset[str] = frozenset()
     problem: SourceProblem | None = None
+    #: What the next run needs of it, when there is a cache (see ``speed.snapshot``).
+    summary: Summary | None = None
 
 
 class FileWorker:
@@ -73,14 +87,20 @@ class FileWorker:
 
     The words of a file that holds no trigger stay with the worker that read it: the
     skip asks which files mention a sensitive name, and sending every file's words to
-    the main process would cost as much as collecting them."""
+    the main process would cost as much as collecting them. Its text does not stay:
+    the few that are asked for later are read again (on a large project, keeping every
+    text doubled the audit's memory)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.trees: dict[str, SourceFile] = {}
-        self.texts: dict[str, str] = {}
+        self.paths: dict[str, str] = {}
         self.words: dict[str, frozenset[bytes]] = {}
-        self.modules: dict[str, str] = {}
+        #: One object per distinct word, shared by every file's set of words.
+        self.vocabulary: dict[bytes, bytes] = {}
+        #: The renames of files recalled from their summaries (not read: see ``recall``).
+        self.known_renames: dict[str, tuple[tuple[str, str], ...]] = {}
+        self.modules: dict[str, tuple[str, str]] = {}
         self.renamed: set[str] = set()
         # chosen by ``select`` as candidates, or as partial files
         self.candidates: set[str] = set()
@@ -92,46 +112,89 @@ class FileWorker:
         self.index = ProjectIndex()
         self.aliased: frozenset[str] | None = None
 
-    def load(self, items: list[tuple[str, str]], hashing: bool, ship: bool) -> list[Loaded]:
-        """Read, decode and test each file. With ``hashing`` (a cache), its key is its
-        content hash, and a full file waits for the engine to ask for its facts (the
-        cache may have them); without, hashing every byte buys nothing, and a full
-        file is parsed at once (and its tree kept for the walk)."""
+    def names(self, display: str) -> tuple[str, str]:
+        """The module ``display`` is, and the other name it is imported by ("" if none)."""
+        found = self.modules.get(display)
+        if found is None:
+            module, _, alias = module_names(display, self.config.src)
+            found = self.modules[display] = (module, alias)
+        return found
+
+    def load(self, items: list[LoadItem]) -> list[Loaded]:
+        """Read, decode and test each file.
+
+        With a cache (the item has the file's signature), the file's key is its content
+        hash, a full file waits for the run to ask for its facts (the cache may have
+        them), and what the next run needs is summed up (``Loaded.summary``); a file
+        whose summary is given is not read at all. Without a cache, hashing every byte
+        buys nothing, and a full file is parsed at once (its tree kept for the walk if
+        it is one of the files audited)."""
         hits = TriggerTest(file_triggers(self.config)) if self.config.skip else None
         out: list[Loaded] = []
-        for path, display in items:
+        for path, display, audited, stat, known in items:
+            self.paths[display] = path
+            if known is not None:
+                out.append(self.recall(display, known))
+                continue
             try:
                 data = read_file(path)
                 text = decode_source(data)
             except SourceProblem as problem:
                 out.append(Loaded(display, problem=problem))
                 continue
-            key = sha256(display.encode() + b"\0" + data) if hashing else display
-            module = module_name(display)[0]
+            hashing = stat is not None
+            # the key is the file's, however the run names it (a named file, or one
+            # found under the project's root)
+            key = sha256(os.path.abspath(path).encode() + b"\0" + data) if hashing else display
+            module, alias = self.names(display)
             # A module of a package named ``asyncio`` resolves its relative imports and
             # its own names to ``asyncio.*`` without writing the word (``analysis.triggers``).
             full = hits is None or hits.search(text) or module.split(".")[0] == "asyncio"
             lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
-            loaded = Loaded(display, text, key, module, lines, full)
+            loaded = Loaded(display, text, key, module, alias, lines, full)
             loaded.aliases = alias_names(data)
-            self.texts[display] = text
-            self.modules[display] = module
             if full:
                 loaded.renames = import_renames(text)
                 if not hashing:
-                    loaded.facts = self.parse([(display, text, True)])[0][1]
+                    loaded.facts = self.parse([(display, text, audited)])[0][1]
             else:
-                self.words[display] = text_words(text)
+                self.words[display] = text_words(text, self.vocabulary)
                 loaded.defs = count_defs(text)
                 if holds_graph_facts(text):
                     self.graph.add(display)
-                if not ship:
-                    loaded.text = None
+                loaded.text = None
+            if stat is not None:
+                # every file's renames: a later run asks for those of files it does not read
+                renames = loaded.renames if full else import_renames(text)
+                words = b"" if full else b" ".join(self.words[display])
+                loaded.summary = Summary(
+                    stat, key, lines, bool(full), tuple(renames), loaded.aliases, words,
+                    loaded.defs,
+                )  # fmt: skip
             out.append(loaded)
         return out
 
+    def recall(self, display: str, known: Summary) -> Loaded:
+        """A file unchanged since its summary was taken, as if it had been read."""
+        module, alias = self.names(display)
+        if not known.triggered:
+            split = known.words.split()
+            self.words[display] = frozenset(map(self.vocabulary.setdefault, split, split))
+            self.known_renames[display] = known.renames
+            if not GRAPH_WORDS.isdisjoint(split) and holds_graph_facts(self.text(display)):
+                self.graph.add(display)
+        loaded = Loaded(display, None, known.key, module, alias, known.lines, known.triggered)
+        loaded.renames = list(known.renames) if known.triggered else []
+        loaded.defs = known.defs
+        loaded.aliases = known.aliases
+        return loaded
+
+    def text(self, display: str) -> str:
+        """A file's text, read again (``load`` read it once already: it reads the same)."""
+        return decode_source(read_file(self.paths[display]))
+
     def texts_of(self, displays: list[str]) -> dict[str, str]:
-        return {display: self.texts[display] for display in displays}
+        return {display: self.text(display) for display in displays}
 
     def select(
         self, functions: set[bytes], methods: dict[bytes, set[bytes]], modules: set[str | None]
@@ -153,7 +216,7 @@ class FileWorker:
                 self.candidates.add(display)
                 candidates.append(display)
             elif display not in self.partial and (
-                self.modules[display] in modules or display in self.graph
+                self.modules[display][0] in modules or display in self.graph
             ):
                 self.partial.add(display)
                 partial.append(display)
@@ -166,7 +229,8 @@ class FileWorker:
         for display, words in self.words.items():
             if display not in self.renamed and words & sensitive:
                 self.renamed.add(display)
-                out.extend(import_renames(self.texts[display]))
+                known = self.known_renames.get(display)
+                out.extend(import_renames(self.text(display)) if known is None else known)
         return out
 
     def parse(
@@ -176,7 +240,7 @@ class FileWorker:
         out: list[tuple[str, FileFacts | SourceProblem]] = []
         for display, text, keep in items:
             try:
-                sf = SourceFile.from_text(text, display)
+                sf = SourceFile.from_text(text, display, *self.names(display))
                 facts = collect_facts(sf, self.config)
             except SourceProblem as problem:
                 out.append((display, problem))
@@ -204,7 +268,7 @@ class FileWorker:
         walks: list[tuple[str, bool]] = []
         for display, text, triggered in items:
             try:
-                self.trees[display] = SourceFile.from_text(text, display)
+                self.trees[display] = SourceFile.from_text(text, display, *self.names(display))
             except SourceProblem as problem:
                 out[display] = problem
             except RecursionError:
