@@ -333,3 +333,36 @@ def test_graph_facts_only_where_the_text_test_finds_them() -> None:
     assert not holds_graph_facts("# b = models.ForeignKey(B)\nisinstance(f, ForeignKey)\n")
     assert not holds_graph_facts("def f():\n    m = apps.get_model('a', 'B')\n")
     assert not holds_graph_facts("for p in resolver.urlpatterns:\n    pass\n")
+
+
+def test_a_warm_run_keeps_reverse_relations_of_unchanged_files(tmp_path: Path) -> None:
+    """On a warm run the files unchanged since the last one are not read again, but the
+    model graph still needs the relation declared in one of them."""
+    from async_guard.audit.runner import audit_paths
+
+    root, cache = tmp_path / "tree", tmp_path / "cache"
+    files = {
+        "shop/__init__.py": "",
+        "shop/models.py": "from django.db import models\n\n\n"
+        "class Order(models.Model):\n    pass\n",
+        "lines/__init__.py": "",
+        "lines/models.py": "from django.db import models\n\n\n"
+        "class Line(models.Model):\n"
+        "    order = models.ForeignKey('shop.Order', related_name='lines', on_delete=None)\n",
+        "shop/views.py": "from shop.models import Order\n\n\nasync def v(pk):\n"
+        "    return 1\n",
+    }
+    write_tree(root, files)
+    audit_paths([str(root)], Config(cache=True, cache_dir=str(cache)))
+    write_tree(
+        root,
+        {
+            "shop/views.py": "from shop.models import Order\n\n\nasync def v(pk):\n"
+            "    order = await Order.objects.aget(pk=pk)\n    return order.lines.count()\n"
+        },
+    )
+    warm = audit_paths([str(root)], Config(cache=True, cache_dir=str(cache)))
+    fresh = audit_paths([str(root)], Config(cache=False, skip=False))
+    assert [(f.line, f.code) for f in warm.findings] == [(6, "AG201")]
+    assert warm.findings == fresh.findings
+    assert warm.stats.cached
