@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from async_guard import conf
-from async_guard.audit.check import add_check_arguments, run_check
+from async_guard.audit.frontends.command import add_check_arguments, run_check
 
 
 def project_app_paths() -> list[str]:
