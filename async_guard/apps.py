@@ -17,7 +17,7 @@ class AsyncGuardConfig(AppConfig):
 
     def ready(self) -> None:
         from async_guard import checks, middleware
-        from async_guard.audit.django_checks import audit_check
+        from async_guard.audit.frontends.system_check import audit_check
         from async_guard.runtime import coroutines, db, loops
 
         connection_created.connect(db.on_connection_created, dispatch_uid="async_guard.db")

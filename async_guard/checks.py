@@ -11,7 +11,8 @@
 
 Only an invalid setting is an error: the rest describe code that runs (badly),
 and must not stop ``migrate`` or ``runserver``. The audit's findings, when
-``ASYNC_GUARD["AUDIT_CHECK"]`` turns it on, are ``async_guard.audit.django_checks``'.
+``ASYNC_GUARD["AUDIT_CHECK"]`` turns it on, are reported by
+``async_guard.audit.frontends.system_check``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The ``async-guard`` command line: ``check``, ``rules``, ``explain CODE``, ``--version``.
 
 ``check`` works on any tree without Django settings; ``manage.py audit_async``
-takes the same options (see ``async_guard.audit.check``).
+takes the same options (see ``async_guard.audit.frontends.command``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from async_guard import __version__
 
 
 def _parser() -> argparse.ArgumentParser:
-    from async_guard.audit.check import add_check_arguments
+    from async_guard.audit.frontends.command import add_check_arguments
 
     parser = argparse.ArgumentParser(
         prog="async-guard",
@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help/--version exit 0, bad usage exits 2
         return int(exc.code or 0)
     if options.command == "check":
-        from async_guard.audit.check import run_check
+        from async_guard.audit.frontends.command import run_check
 
         return run_check(options)
     if options.command == "rules":

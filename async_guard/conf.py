@@ -48,6 +48,8 @@ AUDIT_KEYS: dict[str, str] = {
     "FAIL_ON": "'error', 'warning' or 'never'",
     "CACHE": "True or False",
     "JOBS": "a whole number of worker processes, 0 for all cores",
+    "PROJECT_ROOT": "the folder of the project the index is built from, such as BASE_DIR",
+    "SRC": "a list of source folders where module names start, such as ['src']",
 }
 
 #: Keys earlier versions read, and what replaced them.

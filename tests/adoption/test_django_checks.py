@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from async_guard.audit.django_checks import audit_check
+from async_guard.audit.frontends.system_check import audit_check
 from async_guard.checks import check_settings
 from tests.adoption.corpus import BAD_TASK
 

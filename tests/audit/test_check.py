@@ -1,4 +1,5 @@
-"""``check`` in-process: every option path of async_guard.audit.check and the reporters."""
+"""``check`` in-process: every option path of the command (audit/frontends/command.py)
+and the reporters."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from async_guard.audit.check import _Progress
+from async_guard.audit.frontends.command import _Progress
 from async_guard.cli import main
 
 

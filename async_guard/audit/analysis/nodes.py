@@ -24,7 +24,7 @@ def child_fields(kind: type) -> tuple[str, ...]:
     """The fields of a node class that may hold child nodes."""
     fields = _CHILD_FIELDS.get(kind)
     if fields is None:
-        names: tuple[str, ...] = getattr(kind, "_fields", ())
+        names: tuple[str, ...] = () if kind is ast.Constant else getattr(kind, "_fields", ())
         fields = _CHILD_FIELDS[kind] = tuple(f for f in names if f not in _LEAF_FIELDS)
     return fields
 

@@ -83,7 +83,7 @@ def sensitive_names(
     names = set(known_functions)
     pairs = set(known_methods)
 
-    def hot(function: str) -> bool:
+    def is_sensitive(function: str) -> bool:
         return (
             (
                 sensitivity.coroutines
@@ -107,7 +107,7 @@ def sensitive_names(
             key: tuple[str, str] | str = path[0] if len(path) == 1 else (path[0], path[-1])
             if key in functions or key in methods:
                 continue
-            if hot(function):
+            if is_sensitive(function):
                 if isinstance(key, str):
                     functions.add(key)
                     names.add(key)
@@ -123,7 +123,7 @@ def sensitive_names(
         if function.startswith(prefix)
         and function.count(".") > prefix.count(".")
         and function.rsplit(".", 1)[0] not in facts.functions
-        and hot(function)
+        and is_sensitive(function)
     }
     return functions, methods & referable
 
@@ -347,7 +347,7 @@ class Closure:
         chosen = [self.by_display[d] for d in displays if id(self.by_display[d]) not in failed]
         return sorted(chosen, key=lambda r: self.order[id(r)])
 
-    def hot(self, name: str) -> bool:
+    def may_be_sensitive(self, name: str) -> bool:
         """``name`` may stand for a sensitive function (its words, as the text test sees them)."""
         if name in self.cold:
             return False
@@ -369,7 +369,7 @@ class Closure:
         for record in self.candidates.values():
             if record.facts is not None:
                 for name in referred_names(record.facts):
-                    if self.hot(name):
+                    if self.may_be_sensitive(name):
                         self.want(name)
 
     def promote(self) -> list[FileRecord]:

@@ -23,7 +23,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db.models import ForeignObjectRel
 
 from async_guard import conf
-from async_guard.audit.check import add_check_arguments, run_check
+from async_guard.audit.frontends.command import add_check_arguments, run_check
 
 
 def project_app_paths() -> list[str]:

@@ -106,7 +106,7 @@ def build_config(
 
     ``--isolated`` leaves out the first two: the defaults and the command line only.
     """
-    from async_guard.audit.config import from_mapping
+    from async_guard.audit.config import anchored, from_mapping
 
     pyproject = None
     if getattr(options, "isolated", False):
@@ -119,7 +119,8 @@ def build_config(
         if pyproject is not None:
             config = load_pyproject(pyproject)
         if settings:
-            config = from_mapping(settings, 'settings ASYNC_GUARD["AUDIT"]', config)
+            where = 'settings ASYNC_GUARD["AUDIT"]'
+            config = anchored(from_mapping(settings, where, config), Path.cwd(), where)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     for key in ("select", "ignore"):

@@ -84,7 +84,7 @@ def audit_check(
         return []
     if conf.validate_audit(conf.get("AUDIT")):
         return []  # async_guard.E001 (checks.check_settings) names what is wrong
-    from async_guard.audit.check import UsageError, add_check_arguments, build_config
+    from async_guard.audit.frontends.command import UsageError, add_check_arguments, build_config
     from async_guard.audit.runner import audit_paths
     from async_guard.management.commands.audit_async import project_app_paths, registry_facts
 
