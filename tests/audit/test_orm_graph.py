@@ -349,8 +349,7 @@ def test_a_warm_run_keeps_reverse_relations_of_unchanged_files(tmp_path: Path) -
         "lines/models.py": "from django.db import models\n\n\n"
         "class Line(models.Model):\n"
         "    order = models.ForeignKey('shop.Order', related_name='lines', on_delete=None)\n",
-        "shop/views.py": "from shop.models import Order\n\n\nasync def v(pk):\n"
-        "    return 1\n",
+        "shop/views.py": "from shop.models import Order\n\n\nasync def v(pk):\n    return 1\n",
     }
     write_tree(root, files)
     audit_paths([str(root)], Config(cache=True, cache_dir=str(cache)))
