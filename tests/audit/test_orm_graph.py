@@ -333,6 +333,7 @@ def test_graph_facts_only_where_the_text_test_finds_them() -> None:
     assert not holds_graph_facts("# b = models.ForeignKey(B)\nisinstance(f, ForeignKey)\n")
     assert not holds_graph_facts("def f():\n    m = apps.get_model('a', 'B')\n")
     assert not holds_graph_facts("for p in resolver.urlpatterns:\n    pass\n")
+    assert not holds_graph_facts("def f(model):\n    app_label = model._meta.app_label\n")
 
 
 def test_a_warm_run_keeps_reverse_relations_of_unchanged_files(tmp_path: Path) -> None:

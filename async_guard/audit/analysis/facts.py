@@ -80,7 +80,7 @@ _GRAPH_CONTEXT: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "ManyToManyField": _RELATION,
     "ParentalKey": _RELATION,
     "AUTH_USER_MODEL": (re.compile(r""), re.compile(r"[ \t]*=")),
-    "app_label": (re.compile(r"[ \t]+"), re.compile(r"[ \t]*=")),
+    "app_label": (re.compile(r"[ \t]+"), re.compile(r"[ \t]*=[ \t]*[rbuRBU]*[\"']")),
     "get_user_model": _MODULE_NAME,
     "get_model": _MODULE_NAME,
     "from_queryset": _MODULE_NAME,
