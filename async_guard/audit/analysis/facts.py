@@ -89,18 +89,26 @@ _GRAPH_CONTEXT: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 }
 
 
+#: Per word: the word and what must follow it (a pattern that starts with the literal,
+#: which ``re`` finds fast), and what must come before it on its line.
+_GRAPH_SEARCH = tuple(
+    (word, re.compile(re.escape(word) + after.pattern), before)
+    for word, (before, after) in _GRAPH_CONTEXT.items()
+)
+
+
 def holds_graph_facts(text: str) -> bool:
     """``text`` may hold a fact of the model graph (see ``GRAPH_TRIGGERS``): one of
     its words where such a fact can stand (a relation field assigned in a class body,
     ``AUTH_USER_MODEL = ``, ``X = get_user_model(`` ... at module level, a module-level
     ``urlpatterns`` or ``router.register``)."""
-    for word, (before, after) in _GRAPH_CONTEXT.items():
-        at = text.find(word)
-        while at >= 0:
-            start = text.rfind("\n", 0, at) + 1
-            if before.fullmatch(text, start, at) and after.match(text, at + len(word)):
+    for word, found, before in _GRAPH_SEARCH:
+        if word not in text:
+            continue
+        for match in found.finditer(text):
+            at = match.start()
+            if before.fullmatch(text, text.rfind("\n", 0, at) + 1, at):
                 return True
-            at = text.find(word, at + len(word))
     return False
 
 
