@@ -116,9 +116,13 @@ def project_files(
     """The files the paths name (``True``: reported on) and every other Python file of
     their projects under ``roots`` (``False``: read for what the named ones need)."""
     targets, errors = discover(paths, config, excluded_roots)
-    named = {os.path.abspath(path) for path, _ in targets}
     found = [(path, display, True) for path, display in targets]
-    for path, display in discover(roots, config)[0]:
-        if os.path.abspath(path) not in named:
-            found.append((path, display, False))
+    # a root named as a path holds no file that is not a target already
+    given = {os.path.abspath(path) for path in paths if os.path.isdir(path)}
+    others = [root for root in roots if os.path.abspath(root) not in given]
+    if others:
+        named = {os.path.abspath(path) for path, _ in targets}
+        for path, display in discover(others, config)[0]:
+            if os.path.abspath(path) not in named:
+                found.append((path, display, False))
     return found, errors

@@ -415,11 +415,14 @@ class AuditRun:
             outcomes = here.walk_texts([(r.display, r.text, r.triggered) for r in stale])
             self.settle(stale)
         else:
-            self.parse([r for r in stale if not r.kept], keep=True)
+            # a tree that was let go is parsed again where the file is walked (its facts
+            # are known: the parse is for the walk alone)
+            self.fetch(stale)
             for start in range(0, len(stale), self.batch_size):
                 batch = stale[start : start + self.batch_size]
                 items = [(r.display, r.text, r.triggered) for r in batch]
-                outcomes.update(self.pool.walk(index, aliased, items))
+                kept = {r.display for r in batch if r.kept}
+                outcomes.update(self.pool.walk(index, aliased, items, kept))
                 self.settle(batch)
         for display, outcome in outcomes.items():
             record = self.by_display[display]

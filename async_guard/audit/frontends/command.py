@@ -9,7 +9,6 @@ or file.
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import sys
 import time
@@ -377,6 +376,8 @@ def _apply_fixes(
                 err.write(f"{path}:{finding.line}: {finding.code} fixed\n")
             applied.update(result.applied)
         else:
+            import difflib  # here: only --diff needs it
+
             out.writelines(
                 difflib.unified_diff(
                     original.splitlines(keepends=True),

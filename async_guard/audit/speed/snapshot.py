@@ -49,6 +49,8 @@ class Summary:
     words: bytes
     #: Its ``def`` lines (for ``--stats``, when it is skipped).
     defs: int
+    #: It may hold facts of the model graph (``facts.holds_graph_facts``).
+    graph: bool = False
 
 
 class Snapshot:

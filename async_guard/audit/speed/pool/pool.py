@@ -190,8 +190,11 @@ class WorkerPool:
         index: ProjectIndex,
         aliased: frozenset[str] | None,
         items: Sequence[WalkItem],
+        kept: set[str],
     ) -> dict[str, Walked | SourceProblem]:
-        """Walk each file of ``items`` where its tree is, one file at a time, largest first.
+        """Walk each file of ``items`` where its tree is (``kept``: the files whose tree
+        waits in a worker; the others are parsed where they are walked), one file at a
+        time, largest first.
 
         What a walk costs follows neither a file's size nor its parse (an async def
         with ORM work costs far more than a sync one), so a worker that has walked
@@ -200,7 +203,9 @@ class WorkerPool:
         walk does)."""
         if self.local is not None:
             self.local.use(index, aliased)
-            return self.local.walk([(display, triggered) for display, _, triggered in items])
+            here = self.local.walk([(d, triggered) for d, _, triggered in items if d in kept])
+            here.update(self.local.walk_texts([item for item in items if item[0] not in kept]))
+            return here
         if index is not self.sent:  # each index crosses to the workers once, not per batch
             processes.broadcast(self.conns, ("use", index, aliased))
             self.sent = index
@@ -210,13 +215,13 @@ class WorkerPool:
         queues = [
             deque(
                 sorted(
-                    (d for d in by_display if self.owner.get(d) == slot),
+                    (d for d in by_display if d in kept and self.owner.get(d) == slot),
                     key=lambda d: -len(texts[d]),
                 )
             )
             for slot in slots
         ]
-        homeless = [d for d in by_display if self.owner.get(d) not in slots]
+        homeless = [d for d in by_display if d not in kept or self.owner.get(d) not in slots]
         out: dict[str, Walked | SourceProblem] = {}
 
         def next_request(slot: int, flying: int) -> tuple[Any, ...] | None:

@@ -158,18 +158,19 @@ class FileWorker:
                 if not hashing:
                     loaded.facts = self.parse([(display, text, audited)])[0][1]
             else:
-                self.words[display] = text_words(text, self.vocabulary)
+                words = self.words[display] = text_words(text, self.vocabulary)
                 loaded.defs = count_defs(text)
-                if holds_graph_facts(text):
+                # (the words first: the patterns are for the few files that hold one)
+                if not GRAPH_WORDS.isdisjoint(words) and holds_graph_facts(text):
                     self.graph.add(display)
                 loaded.text = None
             if stat is not None:
                 # every file's renames: a later run asks for those of files it does not read
                 renames = loaded.renames if full else import_renames(text)
-                words = b"" if full else b" ".join(self.words[display])
+                blob = b"" if full else b" ".join(self.words[display])
                 loaded.summary = Summary(
-                    stat, key, lines, bool(full), tuple(renames), loaded.aliases, words,
-                    loaded.defs,
+                    stat, key, lines, bool(full), tuple(renames), loaded.aliases, blob,
+                    loaded.defs, display in self.graph,
                 )  # fmt: skip
             out.append(loaded)
         return out
@@ -181,7 +182,7 @@ class FileWorker:
             split = known.words.split()
             self.words[display] = frozenset(map(self.vocabulary.setdefault, split, split))
             self.known_renames[display] = known.renames
-            if not GRAPH_WORDS.isdisjoint(split) and holds_graph_facts(self.text(display)):
+            if known.graph:
                 self.graph.add(display)
         loaded = Loaded(display, None, known.key, module, alias, known.lines, known.triggered)
         loaded.renames = list(known.renames) if known.triggered else []
