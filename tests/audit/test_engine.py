@@ -35,6 +35,9 @@ def test_bad_input_gives_one_message_per_file_and_the_run_goes_on(tmp_path: Path
     (root / "syntax.py").write_text("import asyncio\ndef f(:\n    pass\n")
     (root / "newer_type.py").write_text("import asyncio\ntype Ids = list[int]\n")
     (root / "newer_fstring.py").write_text('import asyncio\nx = f"{d["key"]}"\n')
+    (root / "newer_except.py").write_text(
+        "import asyncio\ntry:\n    pass\nexcept ValueError, TypeError:\n    pass\n"
+    )
     (root / "binary.py").write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\xff\xfe")
     (root / "nul.py").write_bytes(b"import asyncio\nx = 1\x00\n")
     (root / "latin1_cookie.py").write_bytes(
@@ -57,6 +60,7 @@ def test_bad_input_gives_one_message_per_file_and_the_run_goes_on(tmp_path: Path
     assert problems["syntax.py"].startswith("syntax error")
     assert "needs the Python 3.12 grammar (`type` statements)" in problems["newer_type.py"]
     assert "needs the Python 3.12 grammar (f-strings" in problems["newer_fstring.py"]
+    assert "needs the Python 3.14 grammar (`except A, B:`" in problems["newer_except.py"]
     assert "binary.py" in problems and "nul.py" in problems
     assert "NUL bytes" in problems["nul.py"]
     assert problems["latin1_no_cookie.py"].startswith("not valid utf-8 text")

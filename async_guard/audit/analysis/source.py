@@ -72,6 +72,11 @@ def decode_source(data: bytes) -> str:
 
 # Syntax that a newer interpreter accepts, recognised on the line a SyntaxError names.
 _NEWER_GRAMMAR = (
+    (
+        (3, 14),
+        re.compile(r"^\s*except\s*\*?\s*[\w.]+\s*,\s*[\w.]+(\s*,\s*[\w.]+)*\s*:"),
+        "`except A, B:` without parentheses",
+    ),
     ((3, 12), re.compile(r"^\s*type\s+[A-Za-z_]\w*\s*(\[.*\])?\s*="), "`type` statements"),
     ((3, 12), re.compile(r"^\s*(async\s+)?def\s+\w+\s*\["), "generic function syntax"),
     ((3, 12), re.compile(r"^\s*class\s+\w+\s*\["), "generic class syntax"),
