@@ -73,7 +73,7 @@ def test_bad_input_gives_one_message_per_file_and_the_run_goes_on(tmp_path: Path
     assert "empty.py" not in problems
     ag000 = {name for name, _, code in codes(result) if code == "AG000"}
     assert ag000 == {
-        "syntax.py", "newer_type.py", "newer_fstring.py", "binary.py", "nul.py",
+        "syntax.py", "newer_type.py", "newer_fstring.py", "newer_except.py", "binary.py", "nul.py",
         "latin1_no_cookie.py", "bad_cookie.py", "deep.py",
     }  # fmt: skip
     assert ("syntax.py", 2, "AG000") in codes(result)
