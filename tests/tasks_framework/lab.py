@@ -71,3 +71,13 @@ def loop_open_then_fail(pk: int) -> None:
 def quote(pk: int = 0) -> Any:
     """Correct, no database: the sentinel a test enqueues last."""
     return asyncio.run(fetch_quote())
+
+
+def _refuse(value: Any) -> None:
+    raise TypeError(f"cannot use {value!r}")
+
+
+@task()
+def type_error_on_a_coroutine(pk: int) -> None:
+    """Fails inside its own code, on a coroutine it made: not a coroutine it returned."""
+    _refuse(read_symbol(pk))

@@ -169,3 +169,47 @@ def test_unmatched_finish_is_ignored(guard_events) -> None:
     hook.on_task_finished(task_result=SimpleNamespace(id="never-started", status="FAILED"))
     hook.on_task_finished(task_result=None)
     assert guard_events == []
+
+
+def test_disconnected_hook_sees_nothing(guard_events) -> None:
+    hook.disconnect()
+    try:
+        result = enqueue("loop_open.bad", 0)
+    finally:
+        hook.connect()
+    assert str(result.status) == "SUCCESSFUL"
+    assert guard_events == []
+    assert codes_of(enqueue("loop_open.bad", 0), guard_events) == ["AGR102"]
+
+
+def test_a_failure_reported_outside_its_except_block_is_logged_not_raised(
+    raise_mode: None, guard_events
+) -> None:
+    """A backend that sends task_finished after its except block: the failure stays the task's."""
+    from types import SimpleNamespace
+
+    result = SimpleNamespace(id="sent-late", task=lab.ping, status="RUNNING")
+    hook.on_task_started(task_result=result)
+    loop = asyncio.new_event_loop()
+    result.status = "FAILED"
+    hook.on_task_finished(task_result=result)
+    loop.close()
+    assert codes(guard_events) == ["AGR102"]
+    assert guard_events[0]["unit"] == f"{lab.ping.module_path}[sent-late]"
+
+
+def test_a_type_error_without_traceback_is_no_returned_coroutine() -> None:
+    assert not hook._failed_on_coroutine(TypeError("x"), lab.ping.func.__code__)
+
+
+def codes_of(result: Any, seen: list[dict[str, Any]]) -> list[str]:
+    return [e["code"] for e in seen if e["unit"] == unit_of(result)]
+
+
+def test_a_task_failing_inside_its_own_code_returned_nothing(guard_events) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = lab.type_error_on_a_coroutine.enqueue(0)
+        gc.collect()
+    assert result.errors[0].exception_class_path == "builtins.TypeError"
+    assert "AGR105" not in codes_of(result, guard_events)
