@@ -11,20 +11,22 @@ db_worker`` of a database backend, or any other) in its own process. Hooking
 the signals, not a backend, guards them all.
 
 ``task_started`` starts a sync unit owned by that thread, ``task_finished``
-ends it: the checks are the Celery hook's (AGR101 to AGR108). An ``async
+ends it: the checks are the Celery hook's (AGR101 to AGR109). An ``async
 def`` task is not a mistake here: ``Task.call`` runs it with
 ``async_to_sync`` on the unit's own thread when the backend supports async
 tasks, and a backend that does not refuses it at ``enqueue()``. A plain
 ``def`` that *returns* a coroutine is one (AGR105): the backend fails to store
 the coroutine as the result and it never runs.
 
-Django does not catch what a signal receiver raises. In ``raise`` mode an
-event at the start or inside the task reaches the backend like the task's own
-exception (the task fails; the immediate backend raises it from
-``enqueue()``); an end-of-task event of a task that succeeded is raised from
-``task_finished`` (the immediate backend raises it from ``enqueue()``, a
-worker records it as the task's failure). A task that already failed keeps
-its own exception: its end-of-task events are logged only.
+Django does not catch what a signal receiver raises, so in ``raise`` mode:
+an event inside the task (AGR101, AGR109) fails the task like its own
+exception would; AGR104, raised at ``task_started``, comes out of
+``enqueue()`` on the immediate backend and fails the task in a worker; an
+end-of-task event (AGR102, AGR103, AGR107) of a task that succeeded is raised
+from ``task_finished``: the immediate backend raises it from ``enqueue()``
+after the task ran, a worker records it as the task's failure and goes on. A
+task that already failed keeps its own exception: its end-of-task events are
+only logged, since raising from a backend's failure path could stop a worker.
 """
 
 from __future__ import annotations
