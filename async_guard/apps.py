@@ -30,6 +30,10 @@ class AsyncGuardConfig(AppConfig):
             from async_guard import celery as celery_hook
 
             celery_hook.connect()
+        # Django's tasks framework (6.0+, or its backport when installed): a no-op without one.
+        from async_guard import django_tasks as tasks_hook
+
+        tasks_hook.connect()
         for check in checks.ALL:
             django_checks.register(check, "async_guard")
         # A no-op unless ASYNC_GUARD["AUDIT_CHECK"] turns it on; it imports the

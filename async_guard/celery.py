@@ -98,10 +98,9 @@ def coroutine_task(task: Any) -> bool:
 def _report_coroutine_task(unit: Any, task: Any) -> None:
     func = task_function(task)
     code = getattr(func, "__code__", None)
+    name = getattr(code, "co_qualname", getattr(code, "co_name", ""))  # Python 3.10: co_name only
     frames = (
-        (events.Where(code.co_filename, code.co_firstlineno, code.co_qualname),)
-        if code is not None
-        else ()
+        (events.Where(code.co_filename, code.co_firstlineno, name),) if code is not None else ()
     )
     events.report(
         unit,

@@ -7,6 +7,7 @@ dj-database-url parses); ``CELERY_BROKER_URL`` picks the broker.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -96,6 +97,20 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "0") == "1"
+
+# Django's tasks framework (Django 6.0+; the django-tasks backport before that):
+# the immediate backend by default, and a database backend whose worker is
+# ``python manage.py db_worker --backend database`` (django-tasks-db, a dev
+# dependency). Without django-tasks-db the project has Django's default only.
+if importlib.util.find_spec("django_tasks_db") is not None:
+    _TASKS_PACKAGE = "django.tasks" if importlib.util.find_spec("django.tasks") else "django_tasks"
+    if _TASKS_PACKAGE == "django_tasks":
+        INSTALLED_APPS.append("django_tasks")
+    INSTALLED_APPS.append("django_tasks_db")
+    TASKS = {
+        "default": {"BACKEND": f"{_TASKS_PACKAGE}.backends.immediate.ImmediateBackend"},
+        "database": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+    }
 
 ASYNC_GUARD = {
     "MODE": os.environ.get("ASYNC_GUARD_MODE", "warn"),

@@ -34,6 +34,30 @@ def test_ci_runs_exactly_the_readme_commands() -> None:
     assert install_and_main.endswith("python manage.py audit_async")
 
 
+def test_the_ci_matrix_and_the_readme_cover_the_declared_versions() -> None:
+    """pyproject's classifiers, .ci/run's legs and the README's statement name the same range."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    pythons = re.findall(r'"Programming Language :: Python :: (3\.\d+)"', text)
+    djangos = re.findall(r'"Framework :: Django :: (\d+\.\d+)"', text)
+
+    def key(version: str) -> tuple[int, ...]:
+        return tuple(map(int, version.split(".")))
+
+    low_py, high_py = min(pythons, key=key), max(pythons, key=key)
+    low_dj, high_dj = min(djangos, key=key), max(djangos, key=key)
+    assert f"find_python {low_py}" in ci and f"find_python {high_py}" in ci
+    major, minor = key(high_dj)
+    assert f'"Django>={high_dj},<{major}.{minor + 1}"' in ci
+    assert f'"Django>={low_dj},<{key(low_dj)[0] + 1}.0"' in ci
+    assert f'"Django>={low_dj},<{major}.{minor + 1}"' in text
+    assert f'requires-python = ">={low_py},<3.{key(high_py)[1] + 1}"' in text
+    assert f"Python {low_py} to {high_py} and Django {low_dj} LTS to {high_dj}" in readme
+    other = re.search(r"```bash\n(python3\.\d+ -m venv .*?)\n```", readme)
+    assert other and f'-e ".[dev]" "Django>={high_dj},<{major}.{minor + 1}"' in other.group(1)
+
+
 @pytest.mark.django_db
 def test_database_leg_is_the_one_configured() -> None:
     expected = (

@@ -64,6 +64,10 @@ def _trampolines() -> tuple[Callable[..., Any], ...]:
         return func(*args, **kwargs)
 
     code = trampoline.__code__
+    if sys.version_info < (3, 11):  # pragma: no cover - no co_qualname (origins carry co_name)
+        return tuple(
+            types.FunctionType(code.replace(co_name=f"{PREFIX}{n}"), {}) for n in range(NAMED)
+        )
     return tuple(
         types.FunctionType(code.replace(co_name=f"{PREFIX}{n}", co_qualname=f"{PREFIX}{n}"), {})
         for n in range(NAMED)
@@ -162,7 +166,8 @@ def origin_of(coro: Any) -> tuple[events.Where, ...]:
     code = getattr(coro, "cr_code", None)
     if code is None:
         return ()
-    return (events.Where(code.co_filename, code.co_firstlineno, code.co_qualname),)
+    name = getattr(code, "co_qualname", code.co_name)  # Python 3.10: co_name only
+    return (events.Where(code.co_filename, code.co_firstlineno, name),)
 
 
 def note_unawaited(coro: Any) -> None:

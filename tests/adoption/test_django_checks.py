@@ -79,6 +79,8 @@ def test_an_error_finding_is_a_warning_unless_check_is_run_by_name(
     assert message.obj == "ag_checkapp/views.py:9:12"
 
 
+# Django 6.0+ runs the model checks against every database (JSONField asks the database).
+@pytest.mark.django_db
 @pytest.mark.usefixtures("bad_app")
 def test_a_rule_is_silenced_by_either_id(tmp_path: Path) -> None:
     (tmp_path / "ag_checkapp" / "views.py").write_text(ORM_VIEW)

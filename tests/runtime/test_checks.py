@@ -49,6 +49,8 @@ def test_valid_settings_pass(settings):
     assert checks.check_settings() == []
 
 
+# Django 6.0+ runs the model checks against every database (JSONField asks the database).
+@pytest.mark.django_db
 def test_manage_py_check_fails_on_a_bad_mode(settings):
     settings.ASYNC_GUARD = {"MODE": "loud"}
     with pytest.raises(SystemCheckError, match=r"async_guard\.E001"):
