@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -98,6 +99,11 @@ class AuditRun:
         )
         self.syntax_enabled = config.enabled("AG000")
         jobs = config.jobs or os.cpu_count() or 1
+        if threading.active_count() > 1:
+            # Forking a process with other threads running copies the locks they hold
+            # (a worker could wait forever on one; Python 3.12+ warns): inside a server
+            # or a test run that started threads, the run stays in this process.
+            jobs = 1
         self.jobs = jobs
         self.batch_size = 100 * max(jobs, 1)  # the progress display moves between batches
         self.settled: set[int] = set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -106,3 +107,38 @@ def test_a_released_worker_is_reaped_later_not_left_a_zombie() -> None:
     assert worker.pid not in processes._EXITING
     with pytest.raises(ChildProcessError):
         os.waitpid(worker.pid, os.WNOHANG)  # reaped: no such child any more
+
+
+def test_a_run_in_a_process_with_other_threads_forks_no_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forking copies the locks other threads hold: the audit stays in its process."""
+    import threading
+
+    from async_guard.audit.config import Config
+    from async_guard.audit.runner import audit_paths
+
+    bug = "import asyncio\n\n\ndef f():\n    asyncio.get_event_loop()\n"
+    for n in range(60):  # enough files that a run without threads would start workers
+        (tmp_path / f"m{n}.py").write_text(bug)
+    started: list[object] = []
+    real_start = processes.start
+
+    def counting_start(*args: object) -> processes.Child:
+        started.append(args)
+        return real_start(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(processes, "start", counting_start)
+    alone = threading.active_count() == 1  # (an earlier test may have left one running)
+    assert len(audit_paths([str(tmp_path)], Config(cache=False, jobs=2)).findings) == 60
+    assert len(started) == (2 if alone else 0)  # the two workers asked for, if forking is safe
+    started.clear()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        assert len(audit_paths([str(tmp_path)], Config(cache=False, jobs=2)).findings) == 60
+    finally:
+        stop.set()
+        other.join()
+    assert started == []
