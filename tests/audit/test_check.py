@@ -212,3 +212,21 @@ def test_atomic_write_leaves_nothing_behind_on_failure(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
     atomic_write(tmp_path / "new.txt", b"data")
     assert (tmp_path / "new.txt").read_bytes() == b"data"
+
+
+def test_a_method_is_named_with_its_class() -> None:
+    from async_guard.audit.walk import audit_source
+
+    source = (
+        "import asyncio\nfrom django.db import models\nfrom django.views import View\n\n\n"
+        "class Order(models.Model):\n    pass\n\n\n"
+        "class OrderView(View):\n    async def get(self, request, pk):\n"
+        "        return Order.objects.get(pk=pk)\n\n\n"
+        "class Client:\n    async def fetch(self):\n        return 1\n\n"
+        "    def fetch_sync(self):\n        return asyncio.run(self.fetch())\n\n\n"
+        "async def plain(pk):\n    return Order.objects.get(pk=pk)\n"
+    )
+    messages = {f.code + str(f.line): f.message for f in audit_source(source, "shop/views.py")}
+    assert "async function OrderView.get()" in messages["AG20112"]
+    assert "Client.fetch_sync() is the sync twin of async Client.fetch()" in messages["AG30419"]
+    assert "async function plain()" in messages["AG20124"]

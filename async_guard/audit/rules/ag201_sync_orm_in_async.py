@@ -82,7 +82,7 @@ class SyncOrmInAsync(Rule):
         for expr in facts.evaluations.values():
             self.report(
                 expr,
-                f"query evaluated in async function {node.name}(): raises "
+                f"query evaluated in async function {self.function_name(scope)}(): raises "
                 "SynchronousOnlyOperation on the event loop",
                 hint="use the async API (aget, acount, asave, async for ...) or "
                 "await sync_to_async(<the callable>)(...)",

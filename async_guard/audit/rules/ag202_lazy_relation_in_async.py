@@ -69,7 +69,7 @@ class LazyRelationInAsync(Rule):
             self.report(
                 read.node,
                 f"{read.name}.{read.relation} loads the related row with a query on first "
-                f"access, in async function {node.name}() ({where})",
+                f"access, in async function {self.function_name(scope)}() ({where})",
                 hint=f"fetch it with .select_related({read.relation!r}) (or "
                 f"prefetch_related), or read {read.name}.{read.relation}_id",
                 severity=severity,

@@ -57,7 +57,7 @@ class AsyncCeleryTask(Rule):
         if scope.direct_context == "celery-task" and not self.runs_coroutines(node):
             self.report(
                 node,
-                f"Celery task {node.name}() is async def: Celery calls it without "
+                f"Celery task {self.function_name(scope)}() is async def: Celery calls it without "
                 "awaiting, so the body never runs and the task reports success",
                 hint="make the task a plain def and call the async code with "
                 "async_to_sync(fn)(...) or async_guard.bridge.run_async(...)",

@@ -90,10 +90,12 @@ class SyncTwinNotBridged(Rule):
         if bridges & {"async_to_sync", "run_async"}:
             return
         owner = "self." if scope.parent.kind == "class" else ""
+        name = self.function_name(scope)
         if bridges or any(self.file.resolve(c.func) in _LOOP_OPENERS for c in calls):
             self.report(
                 node,
-                f"{node.name}() is the sync twin of async {twin}() but runs its own event "
+                f"{name}() is the sync twin of async {name[: -len(node.name)]}{twin}() but "
+                "runs its own event "
                 "loop instead of bridging with async_to_sync",
                 hint=f"return async_to_sync({owner}{twin})(...) or "
                 f"async_guard.bridge.run_async({owner}{twin}(...))",

@@ -77,6 +77,13 @@ class Rule:
         """``self.file.resolve`` plus ``self.method``/``cls.method`` and nested functions."""
         return callee_name(self.file, scope, expr)
 
+    def function_name(self, scope: Scope) -> str:
+        """How a message names the function ``scope`` is in: by its qualified name in
+        its module (``OrderView.get``, not ``get``; ``refresh``; ``outer.inner``)."""
+        qualname = scope.qualname
+        prefix = self.file.module + "."
+        return qualname[len(prefix) :] if qualname.startswith(prefix) else qualname
+
     def orm_facts(self, scope: Scope) -> OrmFacts:
         """What the body ``scope`` is in does with the ORM (analyzed once per walk)."""
         return body_facts(self.file, self.index, scope, self.walker.memo)
