@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,17 @@ class Stats:
     asyncio_run_by_context: Counter[str] = field(default_factory=Counter)
     mixed_files: int = 0
     parse_errors: int = 0
+
+    def count(self, functions: Mapping[str, bool], run_contexts: Iterable[str]) -> None:
+        """Add a parsed file's functions (qualified name -> async) and the contexts of its
+        ``asyncio.run()`` calls to the inventory."""
+        n_async = sum(1 for is_async in functions.values() if is_async)
+        n_sync = len(functions) - n_async
+        self.async_functions += n_async
+        self.sync_functions += n_sync
+        if n_async and n_sync:
+            self.mixed_files += 1
+        self.asyncio_run_by_context.update(run_contexts)
 
     def as_json(self) -> dict[str, Any]:
         data = dict(vars(self))

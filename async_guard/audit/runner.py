@@ -460,7 +460,7 @@ class AuditRun:
             if record.facts is not None:
                 stats.parsed += 1
                 if record.target:
-                    count_facts(record.facts, record.run_contexts, stats)
+                    stats.count(record.facts.functions, record.run_contexts)
             if record.target:
                 self.findings.extend(record.findings or ())
             if self.cache is not None and (record.parsed or record.walked_with >= 0):
@@ -489,13 +489,3 @@ class AuditRun:
             journal=None if record.facts is None or record.walk_failed else record.journal,
             problem=problem,
         )
-
-
-def count_facts(facts: FileFacts, run_contexts: list[str], stats: Stats) -> None:
-    n_async = sum(1 for is_async in facts.functions.values() if is_async)
-    n_sync = len(facts.functions) - n_async
-    stats.async_functions += n_async
-    stats.sync_functions += n_sync
-    if n_async and n_sync:
-        stats.mixed_files += 1
-    stats.asyncio_run_by_context.update(run_contexts)

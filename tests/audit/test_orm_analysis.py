@@ -453,8 +453,8 @@ def test_the_memo_lives_and_dies_with_its_walk() -> None:
     """No analysis outlives its walk: nothing grows across the files of a run."""
     sf, index = project("x = 1\n", ("app/models.py", MODELS))
     walker = Walker(sf, [], index)
-    for _ in range(5):
-        tree = ast.parse("def f(): pass")
+    trees = [ast.parse("def f(): pass") for _ in range(5)]  # alive: their ids are the keys
+    for tree in trees:
         orm.body_facts(sf, index, Scope("function", tree.body[0], "f", parent=None), walker.memo)
     assert len(walker.memo) >= 5
     walker.close()
