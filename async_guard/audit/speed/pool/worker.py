@@ -98,7 +98,7 @@ class FileWorker:
         self.words: dict[str, frozenset[bytes]] = {}
         #: One object per distinct word, shared by every file's set of words.
         self.vocabulary: dict[bytes, bytes] = {}
-        #: The renames of files recalled from their summaries (not read: see ``recall``).
+        #: The renames of the files without a trigger (read at load, or recalled).
         self.known_renames: dict[str, tuple[tuple[str, str], ...]] = {}
         self.modules: dict[str, tuple[str, str]] = {}
         self.renamed: set[str] = set()
@@ -160,13 +160,16 @@ class FileWorker:
             else:
                 words = self.words[display] = text_words(text, self.vocabulary)
                 loaded.defs = count_defs(text)
+                # (kept: the skip asks for the renames of the files that mention a
+                # sensitive name, and reading them again cost more than this)
+                self.known_renames[display] = tuple(import_renames(text))
                 # (the words first: the patterns are for the few files that hold one)
                 if not GRAPH_WORDS.isdisjoint(words) and holds_graph_facts(text):
                     self.graph.add(display)
                 loaded.text = None
             if stat is not None:
                 # every file's renames: a later run asks for those of files it does not read
-                renames = loaded.renames if full else import_renames(text)
+                renames = loaded.renames if full else self.known_renames[display]
                 blob = b"" if full else b" ".join(self.words[display])
                 loaded.summary = Summary(
                     stat, key, lines, bool(full), tuple(renames), loaded.aliases, blob,
