@@ -297,6 +297,11 @@ class AuditRun:
             items = [(r.display, r.text, kept[r.display]) for r in chunk]
             for display, outcome in self.pool.parse(items):
                 self.take(display, outcome, kept[display])
+            for record in chunk:
+                if not record.full and record.facts is not None:
+                    # read for its facts only: its text is not needed again (fetched
+                    # again if it is), and a large project's would weigh on memory
+                    record.text, record.fetched = "", False
             self.settle(r for r in chunk if not r.full)
 
     def obtain(self, batch: list[FileRecord], keep: bool = False) -> None:

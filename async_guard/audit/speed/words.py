@@ -123,16 +123,19 @@ def alias_names(data: bytes) -> frozenset[str]:
     return frozenset(name.decode("utf-8", "replace") for name in _ALIAS.findall(data))
 
 
-def text_words(text: str, vocabulary: dict[bytes, bytes] | None = None) -> frozenset[bytes]:
-    """The names ``text`` holds (a superset: keywords, and words of comments and strings).
+def text_words(text: str) -> list[bytes]:
+    """The names ``text`` holds, as often as it holds them (a superset: keywords, and
+    words of comments and strings)."""
+    return text.encode("utf-8", "surrogatepass").translate(_WORD_BYTES).split()
 
-    With a ``vocabulary``, each word is the one object it holds for that word (added
-    if new): the sets of a large tree share their words instead of each holding a
-    copy (in C: ``map`` over ``dict.setdefault``, no Python loop)."""
-    found = text.encode("utf-8", "surrogatepass").translate(_WORD_BYTES).split()
-    if vocabulary is None:
-        return frozenset(found)
-    return frozenset(map(vocabulary.setdefault, found, found))
+
+def word_list(words: Iterable[bytes], vocabulary: dict[bytes, bytes]) -> tuple[bytes, ...]:
+    """``words`` once each, as a tuple of the ``vocabulary``'s objects (the one object
+    it holds for each word, added if new, in C: ``map`` over ``dict.setdefault``): the
+    files of a large tree share their words, and a tuple takes a quarter of a set's
+    memory (a worker keeps one per file; a test against a few names walks it as fast).
+    """
+    return tuple(set(map(vocabulary.setdefault, words, words)))
 
 
 def encoded(names: Iterable[str]) -> set[bytes]:

@@ -34,7 +34,13 @@ from async_guard.audit.speed.journal import Journal, JournaledQuestions, Miss
 from async_guard.audit.speed.pool import processes
 from async_guard.audit.speed.skip import file_triggers
 from async_guard.audit.speed.snapshot import Signature, Summary
-from async_guard.audit.speed.words import alias_names, count_defs, import_renames, text_words
+from async_guard.audit.speed.words import (
+    alias_names,
+    count_defs,
+    import_renames,
+    text_words,
+    word_list,
+)
 from async_guard.audit.walk import FileWalk, walk_file
 
 #: A file to read: its path, its display path, whether it is audited, its signature
@@ -81,21 +87,29 @@ class Loaded:
     summary: Summary | None = None
 
 
+#: Characters of text a worker keeps for the files without a trigger it read: the few
+#: the run asks for later are then not read again. Past it (a tree of many hundred
+#: thousand lines) they are, and the worker's memory stays bounded.
+_TEXT_BUDGET = 4 << 20
+
+
 class FileWorker:
     """Reads files, answers the text questions about them, parses them and keeps their
     trees until the walk (in-process, or in a child process).
 
     The words of a file that holds no trigger stay with the worker that read it: the
     skip asks which files mention a sensitive name, and sending every file's words to
-    the main process would cost as much as collecting them. Its text does not stay:
-    the few that are asked for later are read again (on a large project, keeping every
-    text doubled the audit's memory)."""
+    the main process would cost as much as collecting them. Its text stays only up to
+    a budget (on a large project, keeping every text doubled the audit's memory)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.trees: dict[str, SourceFile] = {}
         self.paths: dict[str, str] = {}
-        self.words: dict[str, frozenset[bytes]] = {}
+        #: Texts of files without a trigger kept since they were read, up to a budget.
+        self.texts: dict[str, str] = {}
+        self.kept_text = 0
+        self.words: dict[str, tuple[bytes, ...]] = {}
         #: One object per distinct word, shared by every file's set of words.
         self.vocabulary: dict[bytes, bytes] = {}
         #: The renames of the files without a trigger (read at load, or recalled).
@@ -158,7 +172,7 @@ class FileWorker:
                 if not hashing:
                     loaded.facts = self.parse([(display, text, audited)])[0][1]
             else:
-                words = self.words[display] = text_words(text, self.vocabulary)
+                words = self.words[display] = word_list(text_words(text), self.vocabulary)
                 loaded.defs = count_defs(text)
                 # (kept: the skip asks for the renames of the files that mention a
                 # sensitive name, and reading them again cost more than this)
@@ -167,6 +181,9 @@ class FileWorker:
                 if not GRAPH_WORDS.isdisjoint(words) and holds_graph_facts(text):
                     self.graph.add(display)
                 loaded.text = None
+                if self.kept_text + len(text) <= _TEXT_BUDGET:
+                    self.texts[display] = text
+                    self.kept_text += len(text)
             if stat is not None:
                 # every file's renames: a later run asks for those of files it does not read
                 renames = loaded.renames if full else self.known_renames[display]
@@ -183,7 +200,7 @@ class FileWorker:
         module, alias = self.names(display)
         if not known.triggered:
             split = known.words.split()
-            self.words[display] = frozenset(map(self.vocabulary.setdefault, split, split))
+            self.words[display] = word_list(split, self.vocabulary)
             self.known_renames[display] = known.renames
             if known.graph:
                 self.graph.add(display)
@@ -194,8 +211,9 @@ class FileWorker:
         return loaded
 
     def text(self, display: str) -> str:
-        """A file's text, read again (``load`` read it once already: it reads the same)."""
-        return decode_source(read_file(self.paths[display]))
+        """A file's text: kept since ``load`` (up to ``_TEXT_BUDGET``), else read again."""
+        kept = self.texts.get(display)
+        return kept if kept is not None else decode_source(read_file(self.paths[display]))
 
     def texts_of(self, displays: list[str]) -> dict[str, str]:
         return {display: self.text(display) for display in displays}
@@ -215,7 +233,8 @@ class FileWorker:
             if display in self.candidates:
                 continue
             if not same and (
-                words & functions or any(methods[m] & words for m in words & methods.keys())
+                not functions.isdisjoint(words)
+                or any(not methods[m].isdisjoint(words) for m in methods.keys() & words)
             ):
                 self.candidates.add(display)
                 candidates.append(display)
@@ -231,7 +250,7 @@ class FileWorker:
         renames of a file that names none cannot rename a sensitive name)."""
         out: list[tuple[str, str]] = []
         for display, words in self.words.items():
-            if display not in self.renamed and words & sensitive:
+            if display not in self.renamed and not sensitive.isdisjoint(words):
                 self.renamed.add(display)
                 known = self.known_renames.get(display)
                 out.extend(import_renames(self.text(display)) if known is None else known)
