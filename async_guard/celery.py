@@ -21,6 +21,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from celery import signals
 
 from async_guard.runtime import coroutines, events
+from async_guard.runtime.frames import Where
 from async_guard.runtime.state import current_unit
 from async_guard.runtime.unit import Entered, begin, end, escaped
 
@@ -99,9 +100,7 @@ def _report_coroutine_task(unit: Any, task: Any) -> None:
     func = task_function(task)
     code = getattr(func, "__code__", None)
     name = getattr(code, "co_qualname", getattr(code, "co_name", ""))  # Python 3.10: co_name only
-    frames = (
-        (events.Where(code.co_filename, code.co_firstlineno, name),) if code is not None else ()
-    )
+    frames = (Where(code.co_filename, code.co_firstlineno, name),) if code is not None else ()
     events.report(
         unit,
         "AGR105",

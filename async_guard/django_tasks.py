@@ -42,6 +42,7 @@ from typing import Any
 
 from async_guard.errors import AsyncGuardError
 from async_guard.runtime import events
+from async_guard.runtime.frames import Where
 from async_guard.runtime.unit import Entered, begin, end
 
 # Django's own framework, and the backport that its users add to INSTALLED_APPS.
@@ -135,7 +136,7 @@ def _report_returned_coroutine(unit: Any, task_result: Any, exc: BaseException) 
         "call the coroutine with async_to_sync (async_guard.bridge.run_async) and return its "
         "result",
         key="task",
-        frames=(events.Where(code.co_filename, code.co_firstlineno, code.co_name),),
+        frames=(Where(code.co_filename, code.co_firstlineno, code.co_name),),
         can_raise=False,
     )
 

@@ -43,6 +43,7 @@ from collections.abc import Callable
 from typing import Any
 
 from async_guard.runtime import events
+from async_guard.runtime.frames import Where, is_user_file
 from async_guard.runtime.state import Unit, current_unit
 
 ORIGIN_DEPTH = 4
@@ -153,13 +154,13 @@ def uninstall() -> None:
         warnings._warn_unawaited_coroutine = _original.pop()  # type: ignore[attr-defined]
 
 
-def origin_of(coro: Any) -> tuple[events.Where, ...]:
+def origin_of(coro: Any) -> tuple[Where, ...]:
     """User frames where ``coro`` was created, else where its function is defined."""
     origin = getattr(coro, "cr_origin", None) or ()
     frames = tuple(
-        events.Where(filename, line, function)
+        Where(filename, line, function)
         for filename, line, function in origin
-        if events.is_user_file(filename)
+        if is_user_file(filename)
     )
     if frames:
         return frames
@@ -167,7 +168,7 @@ def origin_of(coro: Any) -> tuple[events.Where, ...]:
     if code is None:
         return ()
     name = getattr(code, "co_qualname", code.co_name)  # Python 3.10: co_name only
-    return (events.Where(code.co_filename, code.co_firstlineno, name),)
+    return (Where(code.co_filename, code.co_firstlineno, name),)
 
 
 def note_unawaited(coro: Any) -> None:

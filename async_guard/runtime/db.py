@@ -29,6 +29,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from async_guard.errors import AsyncGuardError
 from async_guard.runtime import coroutines, events
+from async_guard.runtime.frames import Where, awaiting_frames, thread_frames, user_frames
 from async_guard.runtime.state import Unit, current_unit
 
 _get_ident = threading.get_ident
@@ -82,16 +83,16 @@ def foreign_query(unit: Unit, sql: str, connection: BaseDatabaseWrapper) -> None
     )
 
 
-def foreign_frames(unit: Unit, frame: FrameType) -> tuple[events.Where, ...]:
+def foreign_frames(unit: Unit, frame: FrameType) -> tuple[Where, ...]:
     """Where off-thread work of ``unit`` comes from.
 
     The worker's own stack when it runs user code; else (``sync_to_async(obj.save)``
     runs ``save`` straight from asgiref) the coroutine awaiting it on its loop,
     then the owner thread blocked in ``asyncio.run``.
     """
-    return events.user_frames(frame) or (
-        events.awaiting_frames(getattr(SyncToAsync.threadlocal, "main_event_loop", None))
-        + events.thread_frames(unit.owner_ident)
+    return user_frames(frame) or (
+        awaiting_frames(getattr(SyncToAsync.threadlocal, "main_event_loop", None))
+        + thread_frames(unit.owner_ident)
     )
 
 

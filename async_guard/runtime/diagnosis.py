@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from django.core.exceptions import SynchronousOnlyOperation
 
-from async_guard.runtime.events import Where, is_user_file
+from async_guard.runtime.frames import Where, is_user_file
 
 SYNC_ONLY = (
     "SynchronousOnlyOperation: the ORM (or another sync-only Django API) was called in a "

@@ -31,6 +31,7 @@ from asgiref.current_thread_executor import CurrentThreadExecutor
 
 from async_guard.errors import AsyncGuardError
 from async_guard.runtime import db, events
+from async_guard.runtime.frames import user_frames
 from async_guard.runtime.state import Unit, current_unit
 
 _LOOP_LIMIT = 256
@@ -80,7 +81,7 @@ def note_loop(unit: Unit, loop: asyncio.AbstractEventLoop) -> None:
     if len(unit.loops) >= _LOOP_LIMIT:
         # A long unit that creates and closes many loops keeps only the open ones.
         unit.loops[:] = [entry for entry in unit.loops if not entry[0].is_closed()]
-    unit.loops.append((loop, events.user_frames(sys._getframe(2)), threading.current_thread().name))
+    unit.loops.append((loop, user_frames(sys._getframe(2)), threading.current_thread().name))
 
 
 def check_self_wait(unit: Unit, executor: Executor) -> None:
@@ -95,7 +96,7 @@ def check_self_wait(unit: Unit, executor: Executor) -> None:
             blocked = False
         if not blocked:
             return
-        frames = events.user_frames(sys._getframe(2))
+        frames = user_frames(sys._getframe(2))
         events.report(
             unit,
             "AGR109",

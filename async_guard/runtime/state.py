@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
-    from async_guard.runtime.events import Where
+    from async_guard.runtime.frames import Where
 
 
 class Unit:

@@ -77,7 +77,7 @@ def test_connection_hook_fault(monkeypatch, caplog):
 
 
 def test_loop_tracking_fault_lets_the_loop_run(monkeypatch, caplog):
-    monkeypatch.setattr(events, "user_frames", boom)
+    monkeypatch.setattr(loops, "user_frames", boom)
     with async_guard.watch("loops"):
         assert asyncio.run(programs.fetch_quote()) == {"bid": "1.25"}
     lines = internal_lines(caplog)
