@@ -14,15 +14,16 @@ would flag every correct request under ASGI.
 from __future__ import annotations
 
 import sys
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-from async_guard.runtime import events
+from async_guard.runtime import coroutines, events
 from async_guard.runtime.state import Unit, current_unit
-from async_guard.runtime.unit import Entered, begin, end, escaped, finish, leave, run
+from async_guard.runtime.unit import Entered, begin, end, escaped, finish, leave
 
 
 class AsyncGuardMiddleware:
@@ -38,18 +39,18 @@ class AsyncGuardMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        entered = begin("request", request_label(request), is_async=False, named=True)
+        entered = begin("request", f"{request.method} {request.path}", is_async=False, named=True)
         if entered is None:
             return self.get_response(request)
         try:
-            response = run(entered, self.get_response, request)
+            response = coroutines.run_as(entered[0], self.get_response, request)
         except BaseException as exc:
             end(entered, exc)
             raise
         return ended(entered, response)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        entered = begin("request", request_label(request), is_async=True)
+        entered = begin("request", f"{request.method} {request.path}", is_async=True)
         if entered is None:
             return await self._respond(request)
         try:
@@ -71,18 +72,32 @@ def ended(entered: Entered, response: HttpResponseBase) -> HttpResponseBase:
     return response
 
 
-def request_label(request: HttpRequest) -> str:
-    return f"{request.method} {request.path}"
-
-
 def finish_when_closed(unit: Unit, response: HttpResponseBase) -> None:
-    """Run the end-of-unit checks after ``response.close()`` (and so ``request_finished``)."""
-    try:
-        original = response.close
+    """Run the end-of-unit checks after ``response.close()`` (and so ``request_finished``).
 
-        def close() -> None:
-            original()
-            finish(unit)
+    Not one of the response's ``_resource_closers``: Django runs those before
+    ``request_finished`` and swallows their exceptions, and the checks must
+    come after it and raise in raise mode. The wrapper holds the response
+    weakly: a ``close`` attribute holding the bound method would make each
+    response a reference cycle, left for the garbage collector to free.
+    """
+    try:
+        inner = response.__dict__.get("close")
+        if inner is None:
+            close_response = type(response).close
+            response_ref = weakref.ref(response)
+
+            def close() -> None:
+                response = response_ref()
+                if response is not None:
+                    close_response(response)
+                finish(unit)
+
+        else:  # another middleware's wrapper, below this one
+
+            def close() -> None:
+                inner()
+                finish(unit)
 
         response.close = close  # type: ignore[method-assign]
     except Exception as exc:

@@ -37,6 +37,9 @@ def begin(kind: str, label: str, *, is_async: bool, named: bool = False) -> Ente
     """Start a unit of work in the current context; ``None`` when the guard is off.
 
     ``named``: the caller runs the unit's body through :func:`run` (AGR106 attribution).
+    Everything only an event needs (the owner's name and connection objects)
+    is looked up when that event happens: starting a unit is on the path of
+    every request and task.
     """
     try:
         if conf.mode() == "off":
@@ -58,7 +61,6 @@ def begin(kind: str, label: str, *, is_async: bool, named: bool = False) -> Ente
                     "blocking calls stall the loop; call it through sync_to_async from async "
                     "code, or make it async",
                 )
-            db.capture_owner_dbs(unit)
             unit.origin_depth = coroutines.start_tracking(unit, named=named)
         return unit, current_unit.set(unit)
     except AsyncGuardError:
@@ -68,26 +70,31 @@ def begin(kind: str, label: str, *, is_async: bool, named: bool = False) -> Ente
         return None
 
 
-@events.guarded("unit leave")
 def leave(entered: Entered) -> None:
     """Restore the context variable to what it was before the unit started."""
     unit, token = entered
     try:
-        current_unit.reset(token)
-    except ValueError:
-        # Ended in another context than it started in (a task that outlived
-        # its parent): put back the value the unit replaced.
-        previous = token.old_value
-        current_unit.set(None if previous is Token.MISSING else previous)
-    if unit.origin_depth is not None:
-        sys.set_coroutine_origin_tracking_depth(unit.origin_depth)
-        unit.origin_depth = None
-    coroutines.last_unit.unit = unit
+        try:
+            current_unit.reset(token)
+        except ValueError:
+            # Ended in another context than it started in (a task that outlived
+            # its parent): put back the value the unit replaced.
+            previous = token.old_value
+            current_unit.set(None if previous is Token.MISSING else previous)
+        if unit.origin_depth is not None:
+            _set_depth(unit.origin_depth)
+            unit.origin_depth = None
+        coroutines.last_unit.unit = unit
+    except Exception as exc:
+        events.internal_error("unit leave", exc)
+
+
+_set_depth = sys.set_coroutine_origin_tracking_depth
 
 
 def finish(unit: Unit, exc: BaseException | None = None) -> None:
     """End-of-unit checks. Raises the first raise-mode event, unless ``exc`` escapes anyway."""
-    if exc is None and not unit.loops and not unit.connections:
+    if exc is None and not unit.pending:
         return
     errors: list[AsyncGuardError] = []
     try:
