@@ -22,8 +22,9 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
 from async_guard.runtime import coroutines, events
+from async_guard.runtime.coroutines import TRAMPOLINES_1
 from async_guard.runtime.state import Unit, current_unit
-from async_guard.runtime.unit import Entered, begin, end, escaped, finish, leave
+from async_guard.runtime.unit import begin, end, escaped, finish, leave
 
 
 class AsyncGuardMiddleware:
@@ -42,12 +43,17 @@ class AsyncGuardMiddleware:
         entered = begin("request", f"{request.method} {request.path}", is_async=False, named=True)
         if entered is None:
             return self.get_response(request)
+        unit = entered[0]
+        slot = unit.slot  # the trampoline, as coroutines.run_as: this runs on every request
+        trampoline = TRAMPOLINES_1[slot if slot is not None else coroutines.slot_of(unit)]
         try:
-            response = coroutines.run_as(entered[0], self.get_response, request)
+            response = trampoline(self.get_response, request)
         except BaseException as exc:
             end(entered, exc)
             raise
-        return ended(entered, response)
+        leave(entered)
+        check_when_closed(unit, response)
+        return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         entered = begin("request", f"{request.method} {request.path}", is_async=True)
@@ -58,18 +64,27 @@ class AsyncGuardMiddleware:
         except BaseException as exc:
             end(entered, exc)
             raise
-        return ended(entered, response)
+        leave(entered)
+        check_when_closed(entered[0], response)
+        return response
 
     async def _respond(self, request: HttpRequest) -> HttpResponseBase:
         response: Awaitable[HttpResponseBase] = self.get_response(request)
         return await response
 
 
-def ended(entered: Entered, response: HttpResponseBase) -> HttpResponseBase:
-    """Leave the unit now; check it when the response is closed."""
-    leave(entered)
-    finish_when_closed(entered[0], response)
-    return response
+def check_when_closed(unit: Unit, response: HttpResponseBase) -> None:
+    """Arrange the end-of-unit checks for when the response is closed, if it needs any.
+
+    A request with no loop or connection to check (almost every one) leaves
+    the response alone; should a first one still be noted before the response
+    closes (work that kept the unit's context, such as a task the view
+    started), the unit hooks the response's close() then.
+    """
+    try:
+        unit.after(response, finish_when_closed)
+    except Exception as exc:
+        events.internal_error("response close hook", exc)
 
 
 def finish_when_closed(unit: Unit, response: HttpResponseBase) -> None:

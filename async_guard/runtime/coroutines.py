@@ -60,10 +60,7 @@ by_length: list[Unit | None] = [None] * RING
 _slots = itertools.cycle(range(NAMED))
 
 
-def _trampolines() -> tuple[Callable[..., Any], ...]:
-    def trampoline(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
-
+def _trampolines(trampoline: Callable[..., Any]) -> tuple[Callable[..., Any], ...]:
     code = trampoline.__code__
     if sys.version_info < (3, 11):  # pragma: no cover - no co_qualname (origins carry co_name)
         return tuple(
@@ -75,7 +72,18 @@ def _trampolines() -> tuple[Callable[..., Any], ...]:
     )
 
 
-TRAMPOLINES = _trampolines()
+def _trampoline(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    return func(*args, **kwargs)
+
+
+def _trampoline_1(func: Callable[[Any], Any], arg: Any, /) -> Any:
+    return func(arg)
+
+
+TRAMPOLINES = _trampolines(_trampoline)
+# The same names, for a body that takes one argument (a request): no argument
+# tuple and keyword dict to build on every request.
+TRAMPOLINES_1 = _trampolines(_trampoline_1)
 
 # Where a thread's stack starts: an origin ending here may have been cut short.
 _BOTTOM_FUNCTIONS = frozenset({"<module>", "_bootstrap", "_run_module_as_main", "_run_code"})
@@ -104,7 +112,11 @@ def start_tracking(unit: Unit, *, named: bool = False) -> int | None:
     ``named``: the unit's body runs under :func:`run_as`, so the trampoline
     names it; else the depth itself encodes the slot.
     """
-    slot = slot_of(unit)
+    slot = unit.slot
+    if slot is None:  # slot_of(unit), inline: this runs on every request and task
+        slot = unit.slot = next(_slots)
+        recent[slot] = unit
+        by_length[slot % RING] = unit
     previous = _get_depth()
     if previous >= ORIGIN_DEPTH:
         return None  # someone (asyncio debug mode) already tracks: leave it be

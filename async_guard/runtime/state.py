@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -36,36 +38,28 @@ class Unit:
     attribute stores.
     """
 
-    __slots__ = (
-        "_connections",
-        "_loops",
-        "_owner_name",
-        "_seen",
-        "is_async",
-        "kind",
-        "label",
-        "origin_depth",
-        "owner_ident",
-        "routing",
-        "slot",
-    )
+    # Class-level defaults: starting a unit stores four attributes, and most
+    # units never set any other.
+    _owner_name: str | None = None
+    _loops: list[tuple[asyncio.AbstractEventLoop, tuple[Where, ...], str]] | None = None
+    _connections: list[tuple[str, BaseDatabaseWrapper, str, tuple[Where, ...]]] | None = None
+    _seen: set[tuple[str, object]] | None = None
+    origin_depth: int | None = None
+    # Its place in the ring of units that track coroutine origins (AGR106).
+    slot: int | None = None
+    # An async unit's view of asgiref's routing, captured where it started.
+    routing: tuple[Any, ...] | None = None
+    # Set when the unit left with nothing for its end-of-unit checks yet, and
+    # they wait for something (a response's close()): ``when_pending(unit,
+    # target)`` arranges them once a first loop or connection is noted.
+    waiting: weakref.ref[Any] | None = None
+    when_pending: Callable[[Unit, Any], None] | None = None
 
     def __init__(self, kind: str, label: str, *, is_async: bool) -> None:
         self.kind = kind
         self.label = label
         self.is_async = is_async
         self.owner_ident: int = _get_ident()
-        self._owner_name: str | None = None
-        self._loops: list[tuple[asyncio.AbstractEventLoop, tuple[Where, ...], str]] | None = None
-        self._connections: list[tuple[str, BaseDatabaseWrapper, str, tuple[Where, ...]]] | None = (
-            None
-        )
-        self._seen: set[tuple[str, object]] | None = None
-        self.origin_depth: int | None = None
-        # Its place in the ring of units that track coroutine origins (AGR106).
-        self.slot: int | None = None
-        # An async unit's view of asgiref's routing, captured where it started.
-        self.routing: tuple[Any, ...] | None = None
 
     @property
     def owner_name(self) -> str:
@@ -87,6 +81,7 @@ class Unit:
         """(loop, frames where it was created, thread name)"""
         if self._loops is None:
             self._loops = []
+            self._now_pending()
         return self._loops
 
     @property
@@ -94,7 +89,17 @@ class Unit:
         """(alias, connection object, thread name, frames where it was opened)"""
         if self._connections is None:
             self._connections = []
+            self._now_pending()
         return self._connections
+
+    def _now_pending(self) -> None:
+        waiting, hook = self.waiting, self.when_pending
+        if waiting is None or hook is None:
+            return
+        self.waiting = self.when_pending = None
+        target = waiting()
+        if target is not None:
+            hook(self, target)
 
     @property
     def seen(self) -> set[tuple[str, object]]:
@@ -107,6 +112,24 @@ class Unit:
     def pending(self) -> bool:
         """Whether the end-of-unit checks have anything to look at."""
         return bool(self._loops or self._connections)
+
+    def after(self, target: Any, hook: Callable[[Unit, Any], None]) -> None:
+        """``hook(self, target)`` now if the end-of-unit checks have something, else once they do.
+
+        The unit keeps ``target`` weakly meanwhile; most units never call the hook.
+        """
+        if self._loops or self._connections:
+            hook(self, target)
+        else:
+            self.waiting = weakref.ref(target)
+            self.when_pending = hook
+
+    def clear(self) -> None:
+        """Forget the loops and connections checked at the unit's end."""
+        if self._loops:
+            self._loops.clear()
+        if self._connections:
+            self._connections.clear()
 
     def __repr__(self) -> str:
         return f"<Unit {self.kind} {self.label!r} owner={self.owner_name}>"

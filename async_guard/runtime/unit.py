@@ -42,7 +42,7 @@ def begin(kind: str, label: str, *, is_async: bool, named: bool = False) -> Ente
     every request and task.
     """
     try:
-        if conf.mode() == "off":
+        if conf.off():
             return None
         unit = Unit(kind, label, is_async=is_async)
         if is_async:
@@ -105,8 +105,7 @@ def finish(unit: Unit, exc: BaseException | None = None) -> None:
     except Exception as error:
         events.internal_error("unit finish", error)
     finally:
-        unit.loops.clear()
-        unit.connections.clear()
+        unit.clear()
     if errors and exc is None:
         raise errors[0]
 
