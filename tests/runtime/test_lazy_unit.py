@@ -242,3 +242,27 @@ def test_the_middleware_with_an_async_unit_still_checks_at_close(guard_events):
     response.close()
     made[0].close()
     assert codes(guard_events) == ["AGR102"]
+
+
+def test_celery_remembers_whether_a_task_is_a_coroutine(monkeypatch):
+    from async_guard import celery as hook
+
+    class Unhashable:
+        __hash__ = None  # type: ignore[assignment]
+
+        async def __call__(self) -> None:
+            return None
+
+    async def run() -> None:
+        return None
+
+    unhashable = types.SimpleNamespace(run=Unhashable())
+    assert hook.coroutine_task(unhashable) is False  # an instance: not an async def itself
+    task = types.SimpleNamespace(run=run)
+    assert hook.coroutine_task(task) is True
+    assert hook._coroutine_runs[run] is True
+    assert hook.coroutine_task(task) is True  # from memory
+    monkeypatch.setattr(hook, "_RUNS_LIMIT", 0)
+    other = types.SimpleNamespace(run=lambda: None)
+    assert hook.coroutine_task(other) is False
+    assert other.run not in hook._coroutine_runs
