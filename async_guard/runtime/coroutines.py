@@ -80,10 +80,15 @@ def _trampoline_1(func: Callable[[Any], Any], arg: Any, /) -> Any:
     return func(arg)
 
 
+def _trampoline_args(func: Callable[..., Any], /, *args: Any) -> Any:
+    return func(*args)
+
+
 TRAMPOLINES = _trampolines(_trampoline)
-# The same names, for a body that takes one argument (a request): no argument
-# tuple and keyword dict to build on every request.
+# The same names, for a body that takes one argument (a request), or only
+# positional ones (an executor's work item): no keyword dict to build.
 TRAMPOLINES_1 = _trampolines(_trampoline_1)
+TRAMPOLINES_ARGS = _trampolines(_trampoline_args)
 
 # Where a thread's stack starts: an origin ending here may have been cut short.
 _BOTTOM_FUNCTIONS = frozenset({"<module>", "_bootstrap", "_run_module_as_main", "_run_code"})
