@@ -156,13 +156,19 @@ def test_a_close_hook_under_another_middlewares_wrapper(guard_events):
         loop.close()
 
 
-def test_the_close_wrapper_does_not_keep_the_response_alive():
-    late = Unit("request", "GET /cycle", is_async=False)
-    late.loops.append((asyncio.new_event_loop(), (), "t"))
-    late.loops[0][0].close()
+def _hooked(label: str) -> tuple[Unit, HttpResponse]:
+    """A unit with a (closed) loop to check, and a response whose close() it hooked."""
+    hooked = Unit("request", label, is_async=False)
+    hooked.loops.append((asyncio.new_event_loop(), (), "t"))
+    hooked.loops[0][0].close()
     response = HttpResponse("ok")
-    check_when_closed(late, response)
+    check_when_closed(hooked, response)
     assert "close" in vars(response)
+    return hooked, response
+
+
+def test_the_close_wrapper_does_not_keep_the_response_alive():
+    _, response = _hooked("GET /cycle")
     gone = weakref.ref(response)
     gc.disable()
     try:
@@ -173,11 +179,7 @@ def test_the_close_wrapper_does_not_keep_the_response_alive():
 
 
 def test_a_wrapper_called_after_its_response_died_only_finishes():
-    late = Unit("request", "GET /dead", is_async=False)
-    late.loops.append((asyncio.new_event_loop(), (), "t"))
-    late.loops[0][0].close()
-    response = HttpResponse("ok")
-    check_when_closed(late, response)
+    late, response = _hooked("GET /dead")
     close = vars(response)["close"]
     del response
     close()
