@@ -29,6 +29,12 @@ from tests.runtime.conftest import codes
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_failure_log(monkeypatch):
+    # The guard logs its own failures once per process and hook.
+    monkeypatch.setattr(events, "_failed_hooks", set())
+
+
 def test_a_unit_without_events_never_looks_up_the_owners_connections(monkeypatch, guard_events):
     calls: list[tuple[int, str]] = []
     lookup = db.owner_connection
@@ -268,3 +274,25 @@ def test_celery_remembers_whether_a_task_is_a_coroutine(monkeypatch):
     other = types.SimpleNamespace(run=lambda: None)
     assert hook.coroutine_task(other) is False
     assert other.run not in hook._coroutine_runs
+
+
+def test_a_slot_is_taken_once():
+    from async_guard.runtime import coroutines
+
+    fresh = Unit("watch", "slot", is_async=False)
+    slot = coroutines.slot_of(fresh)
+    assert coroutines.slot_of(fresh) == slot
+    assert coroutines.recent[slot] is fresh
+
+
+def test_faults_in_leave_and_in_the_close_hook_are_logged(caplog):
+    class Broken(Unit):
+        def after(self, target: Any, hook: Any) -> None:
+            raise RuntimeError("injected")
+
+    broken = Broken("request", "GET /broken-hook", is_async=False)
+    check_when_closed(broken, HttpResponse("ok"))
+    unit.leave((broken, object()))  # type: ignore[arg-type]  # not a token
+    lines = [r.getMessage() for r in caplog.records if "internal error" in r.getMessage()]
+    assert any("response close hook" in line for line in lines)
+    assert any("unit leave" in line for line in lines)
