@@ -46,15 +46,7 @@ from benchmarks.audit_speed import (
     table,
     tree_peak_rss_kb,
 )
-
-
-def python_lines(tree: Path) -> tuple[int, int]:
-    files = lines = 0
-    for path in tree.rglob("*.py"):
-        files += 1
-        with path.open("rb") as handle:
-            lines += sum(1 for _ in handle)
-    return files, lines
+from benchmarks.corpus import count_lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (project / options.staged).is_file():
         parser.error(f"{options.staged}: not a file of {project}")
     compile_package()
-    files, lines = python_lines(project)
+    files, lines = count_lines(project)
     floor = Command("`async-guard --version` (start-up floor)", [*AUDIT, "--version"])
     warm = Command("one staged file, warm cache", audit_argv([options.staged], cache=True))
     cold = Command(
@@ -89,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"warm one-file run minus the start-up floor: {secs(warm.median - floor.median)}")
     if options.rss_tree is not None:
         tree = options.rss_tree.resolve()
-        files, lines = python_lines(tree)
+        files, lines = count_lines(tree)
         peaks = [tree_peak_rss_kb(audit_argv(["."], cache=False), tree) for _ in range(3)]
         print(
             f"\npeak RSS of the process tree, cold run over {tree.name} ({files:,} files, "
