@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import runpy
 import subprocess
 import sys
 from contextlib import redirect_stderr, redirect_stdout
@@ -95,10 +96,13 @@ def test_a_page_without_the_section_is_refused() -> None:
         docs.replace_section("# Runtime\n")
 
 
-def test_the_generator_prints_the_section() -> None:
+def test_the_generator_prints_the_section(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python -m async_guard.runtime.docs`` with no argument: the section on stdout."""
+    monkeypatch.setattr(sys, "argv", ["async_guard.runtime.docs"])
     out = io.StringIO()
-    with redirect_stdout(out):
-        assert docs.main([]) == 0
+    with redirect_stdout(out), pytest.raises(SystemExit) as exited:
+        runpy.run_path(docs.__file__, run_name="__main__")
+    assert exited.value.code == 0
     assert out.getvalue() == docs.render()
 
 
