@@ -89,10 +89,11 @@ def _explain(code: str) -> int:
         return 0
     rule = get_rule(code)
     if rule is None:
-        sys.stderr.write(
-            f"async-guard: error: unknown rule or event {code!r} (see `async-guard rules` "
-            "for the audit's rules, `async-guard rules --runtime` for the runtime events)\n"
-        )
+        if code.strip().upper().startswith("AGR"):
+            unknown = f"runtime event {code!r} (see `async-guard rules --runtime`)"
+        else:
+            unknown = f"rule {code!r} (see `async-guard rules`, and `--runtime` for events)"
+        sys.stderr.write(f"async-guard: error: unknown {unknown}\n")
         return 2
     print(f"{rule.code} {rule.name} ({rule.severity_label()})\n")
     print(rule.documentation())

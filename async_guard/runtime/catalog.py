@@ -301,15 +301,19 @@ EVENTS: tuple[EventDoc, ...] = (
                 position = Position.objects.get(id=33)       # SynchronousOnlyOperation
 
             # Bad: a client keeps a loop and closes it after each call
-            self.loop.run_until_complete(...)
-            self.loop.close()  # the next call fails: "Event loop is closed"
+            def fetch_sync(self, symbol):
+                result = self.loop.run_until_complete(self.fetch(symbol))
+                self.loop.close()  # the next call fails: "Event loop is closed"
+                return result
         """,
         fix="""
             # Good
             async def fix_position():
                 position = await Position.objects.aget(id=33)
 
-            # Good: create the session inside the coroutine that uses it, run it with async_to_sync
+            # Good: fetch() opens its session itself; async_to_sync gives it a fresh loop each call
+            def fetch_sync(self, symbol):
+                return async_to_sync(self.fetch)(symbol)
         """,
     ),
     EventDoc(

@@ -122,12 +122,19 @@ def test_explain_still_explains_rules() -> None:
     assert status == 0 and out.startswith("AG101 asyncio-run-in-sync-entrypoint")
 
 
-@pytest.mark.parametrize("code", ["AGR110", "AGR100", "nonsense"])
-def test_explain_an_unknown_code_exits_2_naming_it(code: str) -> None:
+@pytest.mark.parametrize(
+    ("code", "unknown", "listed_by"),
+    [
+        ("AGR110", "runtime event 'AGR110'", "`async-guard rules --runtime`"),
+        ("agr100", "runtime event 'agr100'", "`async-guard rules --runtime`"),
+        ("AG999", "rule 'AG999'", "`--runtime` for events"),
+        ("nonsense", "rule 'nonsense'", "`async-guard rules`"),
+    ],
+)
+def test_explain_an_unknown_code_exits_2_naming_it(code: str, unknown: str, listed_by: str) -> None:
     status, out, err = cli("explain", code)
     assert status == 2 and out == ""
-    assert f"unknown rule or event {code!r}" in err
-    assert "async-guard rules --runtime" in err
+    assert f"unknown {unknown} (see " in err and listed_by in err
 
 
 def test_rules_runtime_lists_every_event() -> None:
