@@ -28,6 +28,7 @@ Channels installed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import importlib
@@ -36,6 +37,7 @@ from typing import Any
 
 from async_guard.errors import AsyncGuardError
 from async_guard.runtime import events
+from async_guard.runtime.state import current_unit
 from async_guard.runtime.unit import Entered, begin, end, run
 
 Scope = MutableMapping[str, Any]
@@ -87,7 +89,13 @@ def message_label(consumer: Any, message: Any) -> str:
 def start(kind: str, label: Callable[..., str], *args: Any, is_async: bool) -> Entered | None:
     """Begin a ``kind`` unit; the guard's own failure is logged once and the unit skipped."""
     try:
-        return begin(kind, label(*args), is_async=is_async, named=not is_async)
+        return begin(
+            kind,
+            label(*args),
+            is_async=is_async,
+            named=not is_async,
+            routing=connection_routing() if is_async else None,
+        )
     except AsyncGuardError:
         raise
     except Exception as exc:
@@ -102,6 +110,20 @@ def stop(entered: Entered, exc: BaseException | None = None) -> None:
         raise
     except Exception as error:
         events.internal_error(f"channels {entered[0].kind} end", error)
+
+
+def connection_routing() -> tuple[Any, ...] | None:
+    """The connection unit's asgiref routing, which an async handler's unit shares.
+
+    An async consumer dispatches in the connection's own task, right under the
+    middleware that started the connection's unit, so asgiref routes its sync
+    work the same way; reusing the routing spares each message most of the
+    cost of starting its unit.
+    """
+    parent = current_unit.get()
+    if parent is None or parent.kind != "websocket" or parent.routing is None:
+        return None
+    return parent.routing if parent.routing[2] is asyncio.get_running_loop() else None
 
 
 # Set on an exception that escaped a handler's unit, which diagnosed it; the

@@ -47,6 +47,11 @@ def asyncio_run(name: str) -> None:
     asyncio.run(save_off_thread(name))
 
 
+def asyncio_run_thread_sensitive(name: str) -> None:
+    """The same mistake with the default sync_to_async (and so the async ORM)."""
+    asyncio.run(save_thread_sensitive(name))
+
+
 def async_to_sync_bridge(name: str) -> None:
     """The fix: async_to_sync sends sync_to_async work back to this thread."""
     async_to_sync(save_thread_sensitive)(name)
@@ -68,6 +73,7 @@ def closed_loop_left_current(name: str) -> None:
 
 SYNC_OPS: dict[str, Callable[[str], None]] = {
     "asyncio_run": asyncio_run,
+    "asyncio_run_thread_sensitive": asyncio_run_thread_sensitive,
     "async_to_sync": async_to_sync_bridge,
     "orm": create,
     "loop_open": loop_left_open,

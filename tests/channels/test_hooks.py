@@ -141,3 +141,12 @@ def test_connection_unit_diagnoses_what_escapes_it(guard_events: list[dict[str, 
     assert [(e["code"], e["unit"], e["unit_kind"]) for e in guard_events] == [
         ("AGR108", "websocket /ws/mw/", "websocket")
     ]
+
+
+def test_shared_thread_deadlock_is_diagnosed() -> None:
+    from async_guard.runtime import diagnosis
+
+    found = diagnosis.classify(
+        RuntimeError("Single thread executor already being used, would deadlock")
+    )
+    assert found is not None and found[0] == "AGR108" and "async_to_sync" in found[1]

@@ -151,3 +151,14 @@ def test_raise_mode_fails_the_handler_before_the_write(
     assert units(failed, "AGR101") == [(f"SyncLab.websocket_receive {failed.path}", "message")]
     assert len(async_ok.replies) == 2 and async_ok.events == []
     assert saved(bad, *good) == set(good)
+
+
+def test_asyncio_run_over_thread_sensitive_work_in_a_sync_handler(server: Process) -> None:
+    """On asgiref's shared thread, which runs sync handlers under a server, asgiref
+    refuses the nested thread-sensitive call at once; the guard explains it."""
+    session = talk(server, "sync", {"op": "asyncio_run_thread_sensitive", "name": name()})
+    assert session.replies == [] and session.closed is not None
+    assert units(session, "AGR108") == [(f"SyncLab.websocket_receive {session.path}", "message")]
+    (agr108,) = session.events
+    assert "would deadlock" in agr108.message and "async_to_sync" in agr108.message
+    assert agr108["where"]["file"].endswith("tests/channels/consumers.py")
