@@ -38,7 +38,7 @@ from typing import Any
 from async_guard.errors import AsyncGuardError
 from async_guard.runtime import events
 from async_guard.runtime.state import current_unit
-from async_guard.runtime.unit import Entered, begin, end, run
+from async_guard.runtime.unit import Entered, begin, end, leave, run
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -110,6 +110,9 @@ def stop(entered: Entered, exc: BaseException | None = None) -> None:
         raise
     except Exception as error:
         events.internal_error(f"channels {entered[0].kind} end", error)
+        # Whatever failed, the unit must not outlive its handler: left current,
+        # or with origin tracking left on for a thread that runs other work.
+        leave(entered)
 
 
 def connection_routing() -> tuple[Any, ...] | None:

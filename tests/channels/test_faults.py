@@ -7,6 +7,7 @@ guard logs its own failure once per hook.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from django.contrib.auth.models import Group
 
 from async_guard import channels as channels_hook
 from async_guard.runtime import events
+from async_guard.runtime.state import current_unit
 from tests.channels.inprocess import IN_MEMORY, application, converse
 from tests.runtime.test_faults import boom, internal_lines
 
@@ -65,6 +67,9 @@ def test_unit_end_fault(monkeypatch: pytest.MonkeyPatch, caplog: Any) -> None:
     monkeypatch.setattr(channels_hook, "end", boom)
     _every_message_goes_on()
     assert _hooks(caplog) == ["channels message end", "channels websocket end"]
+    # The units were left all the same: nothing of them stays on this thread.
+    assert sys.get_coroutine_origin_tracking_depth() == 0
+    assert current_unit.get() is None
 
 
 def test_install_fault_leaves_channels_alone(monkeypatch: pytest.MonkeyPatch, caplog: Any) -> None:
