@@ -161,6 +161,21 @@ def table(times: Times) -> str:
     return "\n".join(lines)
 
 
+def describe(rounds: int, batch: int, where: str, seconds: float, command: str) -> str:
+    """The section's opening paragraph: when, where, how."""
+    return (
+        f"Measured {datetime.date.today().isoformat()} on {where}, in {seconds:.0f} s, "
+        f"with `{command}`: {rounds} rounds of {batch} round trips per consumer, guard "
+        "and bare back to back in alternating order in one process (the guard's hooks "
+        "installed and removed between them); a round trip is one `websocket.receive` into "
+        "the whole Channels stack (ProtocolTypeRouter, URLRouter, the consumer) and the "
+        "consumer's `websocket.send` out, through asgiref's `ApplicationCommunicator`. Times "
+        "are medians per round trip, ratios the median of the rounds' own ratios; CPU time "
+        "(all threads of the process) is what the round trips cost the process whatever "
+        "else runs on the machine."
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=30, help="rounds (default 30)")
@@ -170,29 +185,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     where = machine()
     started = time.monotonic()
     times = asyncio.run(measure(args.rounds, args.batch))
-    command = "python benchmarks/channels_overhead.py " + " ".join(
-        argv if argv is not None else sys.argv[1:]
-    )
-    section = "\n".join(
-        [
-            SECTION,
-            "",
-            f"Measured {datetime.date.today().isoformat()} on {where}, "
-            f"in {time.monotonic() - started:.0f} s, with `{command.strip()}`: "
-            f"{args.rounds} rounds of {args.batch} round trips per consumer, guard and bare "
-            "back to back in alternating order in one process (the guard's hooks installed "
-            "and removed between them); a round trip is one `websocket.receive` into the "
-            "whole Channels stack (ProtocolTypeRouter, URLRouter, the consumer) and the "
-            "consumer's `websocket.send` out, through asgiref's `ApplicationCommunicator`. "
-            "Times are medians per round trip, ratios the median of the rounds' own ratios.",
-            "",
-            table(times),
-            "",
-        ]
-    )
-    print(section)
+    flags = " ".join(argv if argv is not None else sys.argv[1:])
+    command = f"python benchmarks/channels_overhead.py {flags}".strip()
+    opening = describe(args.rounds, args.batch, where, time.monotonic() - started, command)
+    text = f"{SECTION}\n\n{opening}\n\n{table(times)}\n"
+    print(text)
     if args.write_docs:
-        write_section(SECTION, section)
+        write_section(SECTION, text)
     return 0
 
 
