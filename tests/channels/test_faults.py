@@ -84,3 +84,32 @@ def test_install_fault_leaves_channels_alone(monkeypatch: pytest.MonkeyPatch, ca
         _every_message_goes_on()
     finally:
         channels_hook.install()
+
+
+@pytest.mark.slow
+def test_broken_hooks_under_a_server_leave_every_message_alone(
+    lab_logs: Any, module_db: Any
+) -> None:
+    """From outside: a real server whose Channels hooks cannot start a unit."""
+    from tests.channels.support import channels_env, channels_server, name, talk
+    from tests.runtime_integration.support import guard_records
+
+    with module_db():
+        env = channels_env("warn", GUARDLAB_FAULTS="async_guard.channels:begin")
+    names = [name() for _ in range(4)]
+    with channels_server(lab_logs, env) as server:
+        sessions = [
+            talk(server, "sync", {"op": "asyncio_run", "name": names[0]},
+                 {"op": "group", "group_op": "orm", "name": names[1]}),
+            talk(server, "async", {"op": "database_sync_to_async", "name": names[2]}),
+            talk(server, "async", {"op": "async_orm", "name": names[3]}),
+        ]  # fmt: skip
+        log = server.log()
+    assert [len(session.replies) for session in sessions] == [2, 1, 1]
+    assert Group.objects.filter(name__in=names).count() == 4
+    internal = [r["message"] for r in guard_records(log) if "internal error" in r["message"]]
+    assert sorted(line.split(" in ", 1)[1].split(":")[0] for line in internal) == [
+        "channels message start",
+        "channels websocket start",
+    ]
+    assert all(session.events == [] for session in sessions)
