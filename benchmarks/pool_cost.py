@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import corpus
+from benchmarks.audit_speed import Run, run_once
 
 RUN = (
     "import sys, functools\n"
@@ -39,14 +38,10 @@ RUN = (
 )
 
 
-def once(pool: str, tree: Path) -> float:
+def once(pool: str, tree: Path) -> Run:
+    """Wall and CPU time (the process and the workers it reaped) of one cold run."""
     argv = [sys.executable, "-c", RUN, pool, "check", "--no-cache", "--quiet", str(tree)]
-    started = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"{pool}: exit {done.returncode}: {done.stderr.strip()}")
-    return elapsed
+    return run_once(argv, tree)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,19 +51,27 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         tree = options.tree or corpus.real_corpus(Path(tmp) / "wheels")
-        times: dict[str, list[float]] = {"fork": [], "multiprocessing": []}
+        runs: dict[str, list[Run]] = {"fork": [], "multiprocessing": []}
         once("fork", tree)  # warm the file system cache
         for round_ in range(options.rounds):
             order = ["fork", "multiprocessing"] if round_ % 2 == 0 else ["multiprocessing", "fork"]
             for pool in order:
-                times[pool].append(once(pool, tree))
-    fork = statistics.median(times["fork"])
-    stdlib = statistics.median(times["multiprocessing"])
+                runs[pool].append(once(pool, tree))
+            print(f"  round {round_ + 1}/{options.rounds} done", file=sys.stderr)
     print(f"tree: {tree}")
-    print(f"rounds: {options.rounds}, alternating; medians")
-    print(f"fork + pipes (the audit's own): {fork:.3f} s")
-    print(f"multiprocessing (fork context): {stdlib:.3f} s")
-    print(f"multiprocessing costs {100 * (stdlib - fork) / fork:+.1f}% of a cold run")
+    print(f"rounds: {options.rounds}, alternating; medians, and the median of each round's ratio")
+    for what in ("wall", "cpu"):
+        fork = statistics.median(getattr(run, what) for run in runs["fork"])
+        stdlib = statistics.median(getattr(run, what) for run in runs["multiprocessing"])
+        ratio = statistics.median(
+            getattr(b, what) / getattr(a, what)
+            for a, b in zip(runs["fork"], runs["multiprocessing"], strict=True)
+        )
+        print(
+            f"{what:>4}: fork + pipes (the audit's own) {fork:.3f} s, "
+            f"multiprocessing (fork context) {stdlib:.3f} s: "
+            f"multiprocessing costs {100 * (ratio - 1):+.1f}% of a cold run"
+        )
     return 0
 
 
