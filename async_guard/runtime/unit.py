@@ -33,17 +33,26 @@ from async_guard.runtime.state import Unit, current_unit
 Entered = tuple[Unit, Token[Unit | None]]
 
 
-def begin(kind: str, label: str, *, is_async: bool, named: bool = False) -> Entered | None:
+def begin(
+    kind: str,
+    label: str,
+    *,
+    is_async: bool,
+    named: bool = False,
+    routing: tuple[Any, ...] | None = None,
+) -> Entered | None:
     """Start a unit of work in the current context; ``None`` when the guard is off.
 
     ``named``: the caller runs the unit's body through :func:`run` (AGR106 attribution).
+    ``routing``: an async unit's asgiref routing, when the caller knows it is that of
+    an enclosing async unit in the same task (reading it costs microseconds).
     """
     try:
         if conf.mode() == "off":
             return None
         unit = Unit(kind, label, is_async=is_async)
         if is_async:
-            unit.routing = (
+            unit.routing = routing or (
                 getattr(AsyncToSync.executors, "current", None),
                 SyncToAsync.thread_sensitive_context.get(None),
                 asyncio.get_running_loop(),
