@@ -27,7 +27,7 @@ from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 
 from async_guard.errors import AsyncGuardError
-from async_guard.runtime import events, unit
+from async_guard.runtime import coroutines, events, unit
 from async_guard.runtime.unit import Entered
 
 KIND = "test"
@@ -108,9 +108,12 @@ def as_sync_unit(func: Callable[..., Any], label: str) -> Callable[..., Any]:
         try:
             result = unit.run(entered, func, *args, **kwargs)
         except BaseException as exc:
-            ended(entered, exc)
-            raise
-        ended(entered)
+            error: BaseException | None = exc
+        else:
+            error = None
+        ended(entered, error)
+        if error is not None:
+            raise error
         return result
 
     return run_test
@@ -125,19 +128,41 @@ def as_async_unit(func: Callable[..., Any], label: str) -> Callable[..., Any]:
         entered = unit.begin(KIND, label, is_async=True) if has_loop else None
         if entered is None:
             return await func(*args, **kwargs)
+        track(entered)
         try:
             result = await func(*args, **kwargs)
         except BaseException as exc:
-            ended(entered, exc)
-            raise
-        ended(entered)
+            error: BaseException | None = exc
+        else:
+            error = None
+        ended(entered, error)
+        if error is not None:
+            raise error
         return result
 
     return run_test
 
 
-def ended(entered: Entered, exc: BaseException | None = None) -> None:
-    """Collect the coroutines the test dropped inside its unit, then end the unit."""
+def track(entered: Entered) -> None:
+    """Record coroutine origins in an async test too, which async units do not.
+
+    A test is no hot path: a coroutine it drops then names the test's line,
+    not only the function it called. The unit's end restores the depth.
+    """
+    try:
+        test = entered[0]
+        test.origin_depth = coroutines.start_tracking(test)
+    except Exception as exc:
+        events.internal_error(HOOK, exc)
+
+
+def ended(entered: Entered, exc: BaseException | None) -> None:
+    """Collect the coroutines the test dropped inside its unit, then end the unit.
+
+    Called outside any ``except`` block: an error in a finalizer the
+    collection runs would otherwise be printed with the test's failure as
+    its context, through the guard's frames.
+    """
     __tracebackhide__ = True
     try:
         gc.collect()
