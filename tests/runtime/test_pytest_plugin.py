@@ -50,12 +50,24 @@ def run_project(tmp_path: Path, *args: str) -> Run:
     """Copy the sample project and run pytest on it; outcomes and failure texts by test name."""
     project = tmp_path / "project"
     shutil.copytree(PROJECT, project)
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")
+    }
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     report = tmp_path / "report.xml"
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", f"--junitxml={report}"]
-        + list(args),
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-rA",
+            f"--junitxml={report}",
+            *args,
+        ],
         cwd=project,
         env=env,
         capture_output=True,
@@ -145,8 +157,9 @@ def test_a_dropped_coroutine_fails_the_test_that_made_it(strict_run: Run) -> Non
     assert "check_sync.py::test_bad_agr106_dropped" in text
     assert "Await it" in text
     # Kept alive by a reference cycle: found by the collection at the end of the test.
-    assert "AGR106 at check_sync.py:44 in test_bad_agr106_in_a_cycle" in (
-        strict_run.texts["test_bad_agr106_in_a_cycle"]
+    assert (
+        "AGR106 at check_sync.py:44 in test_bad_agr106_in_a_cycle"
+        in (strict_run.texts["test_bad_agr106_in_a_cycle"])
     )
     # Python's own warning keeps the user's line, and lists no frame of the guard.
     warning = strict_run.output.split("warnings summary", 1)[1]
@@ -156,8 +169,9 @@ def test_a_dropped_coroutine_fails_the_test_that_made_it(strict_run: Run) -> Non
 
 
 def test_async_tests_are_async_units(strict_run: Run) -> None:
-    assert "AGR106 at check_async.py:22 in test_bad_agr106_forgot_await" in (
-        strict_run.texts["test_bad_agr106_forgot_await"]
+    assert (
+        "AGR106 at check_async.py:22 in test_bad_agr106_forgot_await"
+        in (strict_run.texts["test_bad_agr106_forgot_await"])
     )
     assert "AGR106 at check_async.py:49" in strict_run.texts["test_bad_agr106_async_method"]
     # The test failed on its own: the event goes beside its failure.

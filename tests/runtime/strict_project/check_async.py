@@ -6,7 +6,6 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import Group
 from django.test import TestCase
-
 from shop import signup
 
 

@@ -5,7 +5,6 @@ import urllib.request
 
 import pytest
 from django.contrib.auth.models import Group
-
 from shop import tasks
 
 

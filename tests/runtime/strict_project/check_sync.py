@@ -4,9 +4,9 @@ import asyncio
 
 import pytest
 from django.contrib.auth.models import Group
+from shop import signup
 
 import async_guard
-from shop import signup
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,115 @@
+"""The pytest plugin never breaks a test suite: faults injected into the test's unit of work.
+
+As in test_faults.py: each fault makes one internal function of the guard
+raise; the test still runs to its own outcome, and one "async_guard internal
+error" line is logged for the hook, however often the fault repeats.
+"""
+
+from __future__ import annotations
+
+import os
+import types
+
+import pytest
+
+from async_guard import pytest_unit
+from async_guard.runtime import coroutines, events, unit
+from tests.support.processes import ROOT
+
+pytest_plugins = ["pytester"]
+
+ARGS = ("-p", "no:cacheprovider", "-p", "no:cov", "-p", "no:django", "--async-guard-strict")
+
+
+class Injected(Exception):
+    pass
+
+
+def boom(*args, **kwargs):
+    raise Injected("injected fault")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_failure_log(monkeypatch):
+    monkeypatch.setattr(events, "_failed_hooks", set())
+
+
+def internal_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "internal error" in r.getMessage()]
+
+
+@pytest.fixture
+def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    monkeypatch.setenv("PYTHONPATH", str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(
+        test_inner="""
+        import pytest
+
+        async def quote():
+            return 1
+
+        def test_sync():
+            assert 1 + 1 == 2
+
+        def test_sync_fails():
+            assert 1 + 1 == 3
+
+        @pytest.mark.asyncio
+        async def test_async():
+            assert await quote() == 1
+        """
+    )
+    return pytester
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        (pytest_unit, "swap"),
+        (pytest_unit, "hide_guard_frames"),
+        (pytest_unit, "gc"),
+        (unit, "end"),
+        (coroutines, "start_tracking"),
+    ],
+)
+def test_a_fault_in_the_test_unit_leaves_the_outcomes_alone(
+    inner, monkeypatch, caplog, module, name
+):
+    # gc stands for the module: only the guard's own collection fails, not pytest's.
+    monkeypatch.setattr(module, name, types.SimpleNamespace(collect=boom) if name == "gc" else boom)
+    result = inner.runpytest_inprocess(*ARGS)
+    result.assert_outcomes(passed=2, failed=1)
+    hooks = [line.split(" internal error in ")[1].split(":")[0] for line in internal_lines(caplog)]
+    # start_tracking is also the sync unit's own start: its hook logs once too.
+    assert "pytest test unit" in hooks and len(hooks) == len(set(hooks))
+
+
+def test_a_unit_that_cannot_start_runs_the_test_alone(inner, monkeypatch, caplog):
+    monkeypatch.setattr(unit.conf, "mode", boom)
+    result = inner.runpytest_inprocess(*ARGS)
+    result.assert_outcomes(passed=2, failed=1)
+    lines = internal_lines(caplog)
+    assert len(lines) == 1 and "unit start" in lines[0]
+
+
+def test_an_undo_that_fails_is_logged(request, monkeypatch, caplog):
+    monkeypatch.setattr(pytest_unit, "swap", lambda item: boom)
+    for _ in range(2):
+        with pytest_unit.as_unit(request.node):
+            pass
+    lines = internal_lines(caplog)
+    assert len(lines) == 1 and "pytest test unit" in lines[0]
+
+
+def test_an_async_test_under_another_event_loop_library_runs_without_a_unit():
+    """No asyncio loop runs the coroutine (trio under anyio): no unit, the test runs."""
+
+    async def plain():
+        return 7
+
+    coro = pytest_unit.as_async_unit(plain, "t")()
+    with pytest.raises(StopIteration) as stop:
+        coro.send(None)
+    assert stop.value.value == 7
+    assert coroutines.creator(coro) is None
