@@ -85,17 +85,27 @@ def run_project(tmp_path: Path, *args: str) -> Run:
 
 
 def failure_texts(output: str) -> dict[str, str]:
-    """The terminal's failure section of each test, by test name (a method without its class)."""
+    """The terminal's failure report of each test, by test name (a method without its class).
+
+    Without the captured output and log records: what the project's own code
+    and loggers printed is not the failure's report.
+    """
     texts: dict[str, str] = {}
     name = None
+    captured = False
     for line in output.splitlines():
         header = re.fullmatch(r"_{3,} (\S+) _{3,}", line)
         if header:
             name = header.group(1).rpartition(".")[2]
             texts[name] = ""
+            captured = False
         elif re.match(r"={3,} ", line):
             name = None
-        elif name is not None:
+        elif re.match(r"-{3,} Captured ", line):
+            captured = "async_guard events" not in line
+            if not captured and name is not None:
+                texts[name] += line + "\n"
+        elif name is not None and not captured:
             texts[name] += line + "\n"
     return texts
 
@@ -103,6 +113,29 @@ def failure_texts(output: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def strict_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     return run_project(tmp_path_factory.mktemp("strict"), "--async-guard-strict")
+
+
+def at(file: str, code: str) -> str:
+    """``file:line`` of the sample project's line that holds ``code``."""
+    lines = (PROJECT / file).read_text(encoding="utf-8").splitlines()
+    return f"{file}:{[line.strip() for line in lines].index(code) + 1}"
+
+
+SIGNUP_RUN = at("shop/signup.py", "asyncio.run(create(name))")
+SIGNUP_ORM = at("shop/signup.py", "await sync_to_async(Group.objects.create)(name=name)")
+DROPPED = at("shop/signup.py", "fetch_quote()  # Wrong: never awaited")
+
+
+def forgotten_awaits() -> list[str]:
+    lines = (PROJECT / "check_async.py").read_text(encoding="utf-8").splitlines()
+    return [
+        f"check_async.py:{n}"
+        for n, line in enumerate(lines, 1)
+        if line.strip() == "signup.fetch_quote()"
+    ]
+
+
+FORGOT_AWAIT = forgotten_awaits()
 
 
 def expected_code(name: str) -> str | None:
@@ -134,9 +167,9 @@ def test_asyncio_run_over_the_orm_shows_the_event_the_users_line_and_the_fix(
 ) -> None:
     text = strict_run.texts["test_bad_agr101_signup"]
     assert "AsyncGuardError: AGR101 query on thread" in text
-    assert "check_sync.py:14" in text  # the test's own line
-    assert "shop/signup.py:15: in signup" in text
-    assert "AGR101 at shop/signup.py:10 in create" in text
+    assert at("check_sync.py", 'signup.signup("alice")') in text  # the test's own line
+    assert f"{SIGNUP_RUN}: in signup" in text
+    assert f"AGR101 at {SIGNUP_ORM} in create" in text
     assert "call the coroutine with async_to_sync" in text
     for source in GUARD_SOURCE:
         assert source not in text, source
@@ -145,7 +178,7 @@ def test_asyncio_run_over_the_orm_shows_the_event_the_users_line_and_the_fix(
 def test_an_event_the_code_swallowed_still_fails_the_test(strict_run: Run) -> None:
     text = strict_run.texts["test_bad_agr101_swallowed"]
     assert "async_guard strict mode: " in text
-    assert "AGR101 at shop/signup.py:10 in create" in text
+    assert f"AGR101 at {SIGNUP_ORM} in create" in text
     assert "Traceback" not in text
     for source in GUARD_SOURCE:
         assert source not in text, source
@@ -153,27 +186,27 @@ def test_an_event_the_code_swallowed_still_fails_the_test(strict_run: Run) -> No
 
 def test_a_dropped_coroutine_fails_the_test_that_made_it(strict_run: Run) -> None:
     text = strict_run.texts["test_bad_agr106_dropped"]
-    assert "AGR106 at shop/signup.py:27 in refresh_quotes" in text
+    assert f"AGR106 at {DROPPED} in refresh_quotes" in text
     assert "check_sync.py::test_bad_agr106_dropped" in text
     assert "Await it" in text
     # Kept alive by a reference cycle: found by the collection at the end of the test.
     assert (
-        "AGR106 at check_sync.py:44 in test_bad_agr106_in_a_cycle"
-        in (strict_run.texts["test_bad_agr106_in_a_cycle"])
+        f"AGR106 at {at('check_sync.py', 'holder = [signup.fetch_quote()]')} "
+        "in test_bad_agr106_in_a_cycle" in (strict_run.texts["test_bad_agr106_in_a_cycle"])
     )
     # Python's own warning keeps the user's line, and lists no frame of the guard.
     warning = strict_run.output.split("warnings summary", 1)[1]
-    assert "shop/signup.py:27: RuntimeWarning: coroutine 'fetch_quote' was never awaited" in warning
+    assert f"{DROPPED}: RuntimeWarning: coroutine 'fetch_quote' was never awaited" in warning
     for source in GUARD_SOURCE[1:]:
         assert source not in warning.split("check_sync.py::test_bad_agr106_in_a_cycle")[0]
 
 
 def test_async_tests_are_async_units(strict_run: Run) -> None:
     assert (
-        "AGR106 at check_async.py:22 in test_bad_agr106_forgot_await"
+        f"AGR106 at {FORGOT_AWAIT[0]} in test_bad_agr106_forgot_await"
         in (strict_run.texts["test_bad_agr106_forgot_await"])
     )
-    assert "AGR106 at check_async.py:49" in strict_run.texts["test_bad_agr106_async_method"]
+    assert f"AGR106 at {FORGOT_AWAIT[1]}" in strict_run.texts["test_bad_agr106_async_method"]
     # The test failed on its own: the event goes beside its failure.
     text = strict_run.texts["test_bad_agr108_sync_orm_in_async"]
     assert "SynchronousOnlyOperation" in text
@@ -185,7 +218,7 @@ def test_celery_eager_tasks_and_live_server_requests_are_units_inside_the_test(
 ) -> None:
     for name in ("test_bad_agr101_eager_task", "test_bad_agr101_live_server"):
         text = strict_run.texts[name]
-        assert "AGR101 at shop/signup.py:10 in create" in text
+        assert f"AGR101 at {SIGNUP_ORM} in create" in text
     assert "'GET /join/'" in strict_run.texts["test_bad_agr101_live_server"]
     assert "shop.tasks.join_badly" in strict_run.texts["test_bad_agr101_eager_task"]
 
@@ -343,8 +376,11 @@ def test_option(inner: pytest.Pytester) -> None:
     for name in ("test_dropped", "test_async_dropped", "Case::test_case_async_dropped"):
         assert f"during 'test_inner.py::{name}'" in text
     result.stdout.fnmatch_lines(["AGR106 at test_inner.py:* in test_isolated_dropped"])
-    for source in GUARD_SOURCE:
-        assert source not in text, source
+    reports = failure_texts(text)
+    assert len(reports) == 8
+    for report in reports.values():
+        for source in GUARD_SOURCE:
+            assert source not in report, source
 
 
 def test_ini(inner: pytest.Pytester) -> None:

@@ -8,6 +8,7 @@ error" line is logged for the hook, however often the fault repeats.
 from __future__ import annotations
 
 import os
+import sys
 import types
 
 import pytest
@@ -69,7 +70,7 @@ def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
         (pytest_unit, "swap"),
         (pytest_unit, "hide_guard_frames"),
         (pytest_unit, "gc"),
-        (unit, "end"),
+        (unit, "finish"),
         (coroutines, "start_tracking"),
     ],
 )
@@ -83,6 +84,13 @@ def test_a_fault_in_the_test_unit_leaves_the_outcomes_alone(
     hooks = [line.split(" internal error in ")[1].split(":")[0] for line in internal_lines(caplog)]
     # start_tracking is also the sync unit's own start: its hook logs once too.
     assert "pytest test unit" in hooks and len(hooks) == len(set(hooks))
+
+
+def test_a_fault_at_the_end_of_the_test_leaves_no_unit_behind(inner, monkeypatch):
+    monkeypatch.setattr(unit, "finish", boom)
+    inner.runpytest_inprocess(*ARGS).assert_outcomes(passed=2, failed=1)
+    assert unit.current_unit.get() is None
+    assert sys.get_coroutine_origin_tracking_depth() == 0
 
 
 def test_a_unit_that_cannot_start_runs_the_test_alone(inner, monkeypatch, caplog):
