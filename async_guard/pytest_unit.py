@@ -106,15 +106,10 @@ def as_sync_unit(func: Callable[..., Any], label: str) -> Callable[..., Any]:
         if entered is None:
             return func(*args, **kwargs)
         try:
-            result = unit.run(entered, func, *args, **kwargs)
+            result, error = unit.run(entered, func, *args, **kwargs), None
         except BaseException as exc:
-            error: BaseException | None = exc
-        else:
-            error = None
-        ended(entered, error)
-        if error is not None:
-            raise error
-        return result
+            result, error = None, exc
+        return settle(entered, result, error)
 
     return run_test
 
@@ -130,15 +125,10 @@ def as_async_unit(func: Callable[..., Any], label: str) -> Callable[..., Any]:
             return await func(*args, **kwargs)
         track(entered)
         try:
-            result = await func(*args, **kwargs)
+            result, error = await func(*args, **kwargs), None
         except BaseException as exc:
-            error: BaseException | None = exc
-        else:
-            error = None
-        ended(entered, error)
-        if error is not None:
-            raise error
-        return result
+            result, error = None, exc
+        return settle(entered, result, error)
 
     return run_test
 
@@ -154,6 +144,15 @@ def track(entered: Entered) -> None:
         test.origin_depth = coroutines.start_tracking(test)
     except Exception as exc:
         events.internal_error(HOOK, exc)
+
+
+def settle(entered: Entered, result: Any, error: BaseException | None) -> Any:
+    """End the test's unit, then hand back what the test returned or raised."""
+    __tracebackhide__ = True
+    ended(entered, error)
+    if error is not None:
+        raise error
+    return result
 
 
 def ended(entered: Entered, exc: BaseException | None) -> None:

@@ -282,6 +282,10 @@ def test_dropped():
     quote()
 
 
+def test_loop_left_open():
+    asyncio.new_event_loop()
+
+
 @pytest.mark.asyncio
 async def test_async_dropped():
     quote()
@@ -290,6 +294,11 @@ async def test_async_dropped():
 @pytest.mark.asyncio
 async def test_async_clean():
     assert await quote() == 1
+
+
+@pytest.mark.anyio
+async def test_anyio_dropped():
+    quote()
 
 
 class Case(SimpleTestCase):
@@ -322,7 +331,7 @@ def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
 def outcomes(result: pytest.RunResult) -> dict[str, str]:
     found = {}
     for line in result.stdout.lines:
-        match = re.match(r"test_inner\.py::(?:\w+::)?(\w+) (PASSED|FAILED)", line)
+        match = re.match(r"test_inner\.py::(?:\w+::)?(\w+)(?:\[\w+\])? (PASSED|FAILED)", line)
         if match:
             found[match.group(1)] = match.group(2)
     return found
@@ -337,8 +346,10 @@ def test_marker(inner: pytest.Pytester) -> None:
         "test_unmarked_leak": "PASSED",
         "test_clean": "PASSED",
         "test_dropped": "PASSED",
+        "test_loop_left_open": "PASSED",
         "test_async_dropped": "PASSED",
         "test_async_clean": "PASSED",
+        "test_anyio_dropped": "PASSED",
         "test_case_leak": "PASSED",
         "test_case_async_dropped": "PASSED",
         "test_case_async_clean": "PASSED",
@@ -365,19 +376,26 @@ def test_option(inner: pytest.Pytester) -> None:
         "test_unmarked_leak": "FAILED",
         "test_clean": "PASSED",
         "test_dropped": "FAILED",
+        "test_loop_left_open": "FAILED",
         "test_async_dropped": "FAILED",
         "test_async_clean": "PASSED",
+        "test_anyio_dropped": "FAILED",
         "test_case_leak": "FAILED",
         "test_case_async_dropped": "FAILED",
         "test_case_async_clean": "PASSED",
         "test_isolated_dropped": "FAILED",
     }
     text = result.stdout.str()
-    for name in ("test_dropped", "test_async_dropped", "Case::test_case_async_dropped"):
+    for name in (
+        "test_dropped",
+        "test_async_dropped",
+        "test_anyio_dropped[asyncio]",
+        "Case::test_case_async_dropped",
+    ):
         assert f"during 'test_inner.py::{name}'" in text
     result.stdout.fnmatch_lines(["AGR106 at test_inner.py:* in test_isolated_dropped"])
     reports = failure_texts(text)
-    assert len(reports) == 8
+    assert len(reports) == 10
     for report in reports.values():
         for source in GUARD_SOURCE:
             assert source not in report, source
@@ -388,7 +406,7 @@ def test_ini(inner: pytest.Pytester) -> None:
         "[pytest]\nasync_guard_strict = true\nasyncio_default_fixture_loop_scope = function\n"
     )
     result = inner.runpytest_inprocess(*ARGS, "-v")
-    assert list(outcomes(result).values()).count("FAILED") == 8
+    assert list(outcomes(result).values()).count("FAILED") == 10
 
 
 def test_a_run_without_strict_mode_imports_neither_django_nor_the_guard(
@@ -403,30 +421,43 @@ def test_a_run_without_strict_mode_imports_neither_django_nor_the_guard(
             assert loaded == ["async_guard.pytest_plugin"]
         """
     )
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:django", "-p", "no:cov", "-p", "no:asyncio"],
-        cwd=pytester.path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    completed = run_without_django(pytester.path, "-p", "no:asyncio")
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
 def test_strict_mode_without_django_settings_runs_the_test(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    completed = run_without_django(pytester.path, "--async-guard-strict")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "internal error" not in completed.stdout + completed.stderr
+
+
+def run_without_django(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:django", "-p", "no:cov", "--async-guard-strict"],
-        cwd=pytester.path,
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:django", "-p", "no:cov", *args],
+        cwd=path,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "internal error" not in completed.stdout + completed.stderr
+
+
+def test_an_event_with_no_place_or_a_place_outside_the_project_is_described(tmp_path: Path):
+    from async_guard.pytest_plugin import describe
+
+    text = describe(
+        [
+            {"code": "AGR106", "message": "AGR106 coroutine f was never awaited", "where": None},
+            {
+                "code": "AGR101",
+                "message": "AGR101 query [at /elsewhere/app.py:3 in f]",
+                "where": {"file": "/elsewhere/app.py", "line": 3, "function": "f"},
+            },
+        ],
+        tmp_path,
+    )
+    assert "AGR106\n    coroutine f was never awaited\n" in text
+    assert "AGR101 at /elsewhere/app.py:3 in f\n    query\n" in text

@@ -10,33 +10,21 @@ from __future__ import annotations
 import os
 import sys
 import types
+import unittest
 
 import pytest
 
 from async_guard import pytest_unit
-from async_guard.runtime import coroutines, events, unit
+from async_guard.runtime import coroutines, unit
+from tests.runtime import programs
+
+# The same faults, and the same one line per hook, as for the guard's other hooks.
+from tests.runtime.test_faults import _fresh_failure_log, boom, internal_lines  # noqa: F401
 from tests.support.processes import ROOT
 
 pytest_plugins = ["pytester"]
 
 ARGS = ("-p", "no:cacheprovider", "-p", "no:cov", "-p", "no:django", "--async-guard-strict")
-
-
-class Injected(Exception):
-    pass
-
-
-def boom(*args, **kwargs):
-    raise Injected("injected fault")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_failure_log(monkeypatch):
-    monkeypatch.setattr(events, "_failed_hooks", set())
-
-
-def internal_lines(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if "internal error" in r.getMessage()]
 
 
 @pytest.fixture
@@ -59,6 +47,10 @@ def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
         @pytest.mark.asyncio
         async def test_async():
             assert await quote() == 1
+
+        @pytest.mark.asyncio
+        async def test_async_fails():
+            assert await quote() == 2
         """
     )
     return pytester
@@ -80,7 +72,7 @@ def test_a_fault_in_the_test_unit_leaves_the_outcomes_alone(
     # gc stands for the module: only the guard's own collection fails, not pytest's.
     monkeypatch.setattr(module, name, types.SimpleNamespace(collect=boom) if name == "gc" else boom)
     result = inner.runpytest_inprocess(*ARGS)
-    result.assert_outcomes(passed=2, failed=1)
+    result.assert_outcomes(passed=2, failed=2)
     hooks = [line.split(" internal error in ")[1].split(":")[0] for line in internal_lines(caplog)]
     # start_tracking is also the sync unit's own start: its hook logs once too.
     assert "pytest test unit" in hooks and len(hooks) == len(set(hooks))
@@ -88,7 +80,7 @@ def test_a_fault_in_the_test_unit_leaves_the_outcomes_alone(
 
 def test_a_fault_at_the_end_of_the_test_leaves_no_unit_behind(inner, monkeypatch):
     monkeypatch.setattr(unit, "finish", boom)
-    inner.runpytest_inprocess(*ARGS).assert_outcomes(passed=2, failed=1)
+    inner.runpytest_inprocess(*ARGS).assert_outcomes(passed=2, failed=2)
     assert unit.current_unit.get() is None
     assert sys.get_coroutine_origin_tracking_depth() == 0
 
@@ -96,7 +88,7 @@ def test_a_fault_at_the_end_of_the_test_leaves_no_unit_behind(inner, monkeypatch
 def test_a_unit_that_cannot_start_runs_the_test_alone(inner, monkeypatch, caplog):
     monkeypatch.setattr(unit.conf, "mode", boom)
     result = inner.runpytest_inprocess(*ARGS)
-    result.assert_outcomes(passed=2, failed=1)
+    result.assert_outcomes(passed=2, failed=2)
     lines = internal_lines(caplog)
     assert len(lines) == 1 and "unit start" in lines[0]
 
@@ -121,3 +113,38 @@ def test_an_async_test_under_another_event_loop_library_runs_without_a_unit():
         coro.send(None)
     assert stop.value.value == 7
     assert coroutines.creator(coro) is None
+
+
+def test_a_warning_text_that_cannot_be_built_leaves_pythons_own(monkeypatch, caplog):
+    monkeypatch.setattr(coroutines, "never_awaited_text", boom)
+    for _ in range(2):
+        with pytest.warns(RuntimeWarning, match="never awaited"):
+            programs.coroutine_never_awaited()
+    lines = internal_lines(caplog)
+    assert len(lines) == 1 and "never-awaited warning" in lines[0]
+
+
+def test_without_django_settings_there_is_no_unit(request, monkeypatch):
+    monkeypatch.setattr(pytest_unit, "settings", types.SimpleNamespace(configured=False))
+    obj = request.node.obj
+    with pytest_unit.as_unit(request.node):
+        assert request.node.obj is obj
+
+
+def test_an_item_without_a_function_is_left_alone():
+    assert pytest_unit.swap(types.SimpleNamespace(obj=None)) is None
+
+
+def test_a_method_the_test_case_already_holds_is_put_back():
+    class Case(unittest.TestCase):
+        def test_it(self):
+            pass
+
+    case = Case("test_it")
+    held = case.test_it
+    case.test_it = held  # as pytest does for a sync method under --pdb
+    item = types.SimpleNamespace(obj=held, instance=case, name="test_it", nodeid="x::test_it")
+    undo = pytest_unit.swap(item)
+    assert case.test_it is item.obj is not held
+    undo()
+    assert case.test_it is held and item.obj is held

@@ -7,10 +7,15 @@ import pytest
 from django.contrib.auth.models import Group
 from shop import tasks
 
+from async_guard.runtime.state import current_unit
+
 
 @pytest.mark.django_db(transaction=True)
 def test_good_eager_task():
+    test = current_unit.get()
     assert tasks.join.delay("t1").successful()
+    # The task was a unit nested in the test's, which is current again.
+    assert current_unit.get() is test is not None
     assert Group.objects.filter(name="t1").exists()
 
 
