@@ -50,31 +50,8 @@ def run_project(tmp_path: Path, *args: str) -> Run:
     """Copy the sample project and run pytest on it; outcomes and failure texts by test name."""
     project = tmp_path / "project"
     shutil.copytree(PROJECT, project)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")
-    }
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     report = tmp_path / "report.xml"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-rA",
-            f"--junitxml={report}",
-            *args,
-        ],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    completed = run_pytest(project, "-rA", f"--junitxml={report}", *args)
     output = completed.stdout + completed.stderr
     assert report.exists(), output
     outcomes = {}
@@ -421,26 +398,32 @@ def test_a_run_without_strict_mode_imports_neither_django_nor_the_guard(
             assert loaded == ["async_guard.pytest_plugin"]
         """
     )
-    completed = run_without_django(pytester.path, "-p", "no:asyncio")
+    completed = run_pytest(pytester.path, "-p", "no:django", "-p", "no:cov", "-p", "no:asyncio")
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
 def test_strict_mode_without_django_settings_runs_the_test(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
-    completed = run_without_django(pytester.path, "--async-guard-strict")
+    completed = run_pytest(pytester.path, "-p", "no:django", "-p", "no:cov", "--async-guard-strict")
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "internal error" not in completed.stdout + completed.stderr
 
 
-def run_without_django(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+def run_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """pytest in a subprocess, on the settings found in ``cwd``, never the repository's."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")
+    }
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:django", "-p", "no:cov", *args],
-        cwd=path,
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
 
