@@ -30,6 +30,10 @@ class AsyncGuardConfig(AppConfig):
             from async_guard import celery as celery_hook
 
             celery_hook.connect()
+        if importlib.util.find_spec("channels") is not None:
+            from async_guard import channels as channels_hook
+
+            channels_hook.install()
         # Django's tasks framework (6.0+, or its backport when installed): a no-op without one.
         from async_guard import django_tasks as tasks_hook
 

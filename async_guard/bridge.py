@@ -1,11 +1,11 @@
 """The one bridge from sync code (views, Celery tasks, commands) to async code.
 
-``run_async`` is :func:`asgiref.sync.async_to_sync` with the two mistakes the
-seeds made ruled out: calling it with a loop already running in the thread
+``run_async`` is :func:`asgiref.sync.async_to_sync` with the two mistakes that
+hand-written bridges make ruled out: calling it with a loop already running in the thread
 (which can only deadlock or fail) is a :class:`BridgeError` with a message
 saying what to do instead, and a coroutine object is accepted as well as a
 coroutine function, so ``run_async(service.method(arg))`` works like the
-seeds' helper did.
+usual hand-written ``run_sync(coro)`` helper.
 
 Threading semantics (why this and not ``asyncio.run``)
 ------------------------------------------------------
@@ -20,8 +20,8 @@ A rollback in the caller undoes that work.
 
 ``asyncio.run`` breaks exactly that: with no outer ``async_to_sync`` the
 thread-sensitive calls go to asgiref's single shared executor thread, which has
-its own connection, outside the caller's transaction (seed 003: writes that
-"silently" survive a rollback or never happen).
+its own connection, outside the caller's transaction: writes that silently survive a
+rollback, or never happen.
 
 Objects bound to the loop (an ``httpx`` client, a tastytrade ``Session``) must
 be created and closed inside one ``run_async`` call: each call gets a new
@@ -123,7 +123,7 @@ def run_async(coro_or_fn: Any, /, *args: Any, **kwargs: Any) -> Any:
 class sync_twin(Generic[T, P, R]):
     """The ``X_sync`` twin of an async method ``X``, bridged through :func:`run_async`.
 
-    Seed Pattern 3 without boilerplate::
+    An async service's sync entry points, without a hand-written wrapper each::
 
         class OrderExecutionService:
             async def cancel_order(self, order_id: str) -> bool: ...

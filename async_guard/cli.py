@@ -1,4 +1,4 @@
-"""The ``async-guard`` command line: ``check``, ``rules``, ``explain CODE``, ``--version``.
+"""The ``async-guard`` command line: ``check``, ``rules [--runtime]``, ``explain CODE``.
 
 ``check`` works on any tree without Django settings; ``manage.py audit_async``
 takes the same options (see ``async_guard.audit.frontends.command``).
@@ -27,8 +27,15 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     check = sub.add_parser("check", help="audit files and folders (default: .)")
     add_check_arguments(check)
-    sub.add_parser("rules", help="list every rule")
-    explain = sub.add_parser("explain", help="print a rule's documentation")
+    rules = sub.add_parser("rules", help="list every rule")
+    rules.add_argument(
+        "--runtime",
+        action="store_true",
+        help="list the runtime guard's events (AGR101 ...) instead of the audit's rules",
+    )
+    explain = sub.add_parser(
+        "explain", help="print a rule's (AG101 ...) or a runtime event's (AGR101 ...) documentation"
+    )
     explain.add_argument("code", metavar="CODE")
     return parser
 
@@ -44,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_check(options)
     if options.command == "rules":
-        return _rules()
+        return _events() if options.runtime else _rules()
     if options.command == "explain":
         return _explain(options.code)
     parser.print_usage(sys.stderr)
@@ -63,12 +70,30 @@ def _rules() -> int:
     return 0
 
 
+def _events() -> int:
+    from async_guard.runtime.catalog import EVENTS
+
+    for event in EVENTS:
+        print(f"{event.code}  {event.title}")
+    return 0
+
+
 def _explain(code: str) -> int:
     from async_guard.audit.rules import get_rule
+    from async_guard.runtime.catalog import get_event
 
+    event = get_event(code)
+    if event is not None:
+        print(f"{event.code} runtime event: {event.title}\n")
+        print(event.documentation())
+        return 0
     rule = get_rule(code)
     if rule is None:
-        sys.stderr.write(f"async-guard: error: unknown rule {code!r} (see `async-guard rules`)\n")
+        if code.strip().upper().startswith("AGR"):
+            unknown = f"runtime event {code!r} (see `async-guard rules --runtime`)"
+        else:
+            unknown = f"rule {code!r} (see `async-guard rules`, and `--runtime` for events)"
+        sys.stderr.write(f"async-guard: error: unknown {unknown}\n")
         return 2
     print(f"{rule.code} {rule.name} ({rule.severity_label()})\n")
     print(rule.documentation())

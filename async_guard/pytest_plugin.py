@@ -2,19 +2,22 @@
 
 Strict mode, per test with ``@pytest.mark.async_guard_strict``, for the whole
 run with ``--async-guard-strict`` or ``async_guard_strict = true`` in the ini
-file: the test runs with ``ASYNC_GUARD["MODE"] = "raise"`` and fails if any
-guard event fired during it, unless the test took the events through the
+file: the test is a unit of work of its own (see :mod:`async_guard.pytest_unit`),
+runs with ``ASYNC_GUARD["MODE"] = "raise"``, and fails if any guard event
+fired during it, unless the test took the events through the
 ``async_guard_events`` fixture (a list of the event dicts, in order), which
 says the test expects them and checks them itself.
 
-Nothing is imported from Django or the guard until a test needs it, so the
+Nothing is imported from Django or the guard until a strict test runs, so the
 plugin costs nothing in projects (or runs) that do not use it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -95,14 +98,47 @@ def async_guard_events() -> Iterator[list[dict[str, Any]]]:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     if not is_strict(item):
         return (yield)
-    with recording() as recorded, raise_mode():
-        result = yield
-    if recorded and FIXTURE not in getattr(item, "fixturenames", ()):
-        lines = "\n".join(f"  {event['message']}" for event in recorded)
-        pytest.fail(
-            f"async_guard strict mode: {len(recorded)} guard event(s) fired during the test:\n"
-            f"{lines}\nFix the code, or take the events through the {FIXTURE} fixture "
-            "if the test expects them.",
-            pytrace=False,
-        )
+    __tracebackhide__ = True
+    from async_guard.pytest_unit import as_unit
+
+    with recording() as recorded, raise_mode(), as_unit(item):
+        try:
+            result = yield
+        except BaseException:
+            report(item, recorded, failed=True)
+            raise
+    # A unittest test case's failure is kept on the item, not raised here.
+    report(item, recorded, failed=bool(getattr(item, "_excinfo", None)))
     return result
+
+
+def report(item: pytest.Item, recorded: list[dict[str, Any]], *, failed: bool) -> None:
+    """Fail the test for the events it fired; beside its own failure if it already failed."""
+    __tracebackhide__ = True
+    if not recorded or FIXTURE in getattr(item, "fixturenames", ()):
+        return
+    text = describe(recorded, item.config.rootpath)
+    if failed:
+        item.add_report_section("call", "async_guard events", text)
+        return
+    pytest.fail(text, pytrace=False)
+
+
+def describe(recorded: list[dict[str, Any]], root: Path) -> str:
+    """Each event: its code, the user's line where it happened, what happened and the fix."""
+    lines = [f"async_guard strict mode: {len(recorded)} guard event(s) fired during the test:"]
+    for event in recorded:
+        code, text, where = event["code"], event["message"], event.get("where")
+        text = text.removeprefix(f"{code} ")
+        place = ""
+        if where:
+            file = where["file"]
+            text = text.removesuffix(f" [at {file}:{where['line']} in {where['function']}]")
+            if file.startswith(f"{root}{os.sep}"):
+                file = file[len(f"{root}{os.sep}") :]
+            place = f" at {file}:{where['line']} in {where['function']}"
+        lines.append(f"{code}{place}\n    {text}")
+    lines.append(
+        f"Fix the code, or take the events through the {FIXTURE} fixture if the test expects them."
+    )
+    return "\n".join(lines)

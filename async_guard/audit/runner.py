@@ -418,6 +418,10 @@ class AuditRun:
     ) -> None:
         assert self.pool is not None
         outcomes: dict[str, Walked | SourceProblem] = {}
+        # A file read for its facts only let its text go, and became one to walk when
+        # the skip promoted it: bring the texts back before weighing or walking them.
+        # (In this process a kept tree is walked as it is: only the others need text.)
+        self.fetch(stale if self.pool.local is None else [r for r in stale if not r.kept])
         if self.pool.local is None and sum(len(r.text) for r in stale) <= _WALK_HERE:
             # A few small files walked again (an answer changed after a read): here,
             # rather than sending the whole index to every worker for them.
@@ -428,7 +432,6 @@ class AuditRun:
         else:
             # a tree that was let go is parsed again where the file is walked (its facts
             # are known: the parse is for the walk alone)
-            self.fetch(stale)
             for start in range(0, len(stale), self.batch_size):
                 batch = stale[start : start + self.batch_size]
                 items = [(r.display, r.text, r.triggered) for r in batch]

@@ -35,8 +35,10 @@ are collected.
 from __future__ import annotations
 
 import itertools
+import linecache
 import sys
 import threading
+import traceback
 import types
 import warnings
 from collections.abc import Callable
@@ -62,12 +64,14 @@ _slots = itertools.cycle(range(NAMED))
 
 def _trampolines(trampoline: Callable[..., Any]) -> tuple[Callable[..., Any], ...]:
     code = trampoline.__code__
+    # pytest leaves out of a failure's traceback the frames whose globals say so.
+    hidden = {"__tracebackhide__": True}
     if sys.version_info < (3, 11):  # pragma: no cover - no co_qualname (origins carry co_name)
         return tuple(
-            types.FunctionType(code.replace(co_name=f"{PREFIX}{n}"), {}) for n in range(NAMED)
+            types.FunctionType(code.replace(co_name=f"{PREFIX}{n}"), hidden) for n in range(NAMED)
         )
     return tuple(
-        types.FunctionType(code.replace(co_name=f"{PREFIX}{n}", co_qualname=f"{PREFIX}{n}"), {})
+        types.FunctionType(code.replace(co_name=f"{PREFIX}{n}", co_qualname=f"{PREFIX}{n}"), hidden)
         for n in range(NAMED)
     )
 
@@ -156,16 +160,34 @@ _original: list[Callable[[Any], None]] = []
 
 
 def install() -> None:
+    """Hook Python's never-awaited warning (idempotent).
+
+    CPython calls ``warnings._warn_unawaited_coroutine(coro)`` straight from
+    C, and that function warns with ``stacklevel=2``: the frame that was
+    running when the coroutine was dropped, the user's line. A wrapper calling
+    it would itself be that frame, and every warning would point into this
+    module. So the hook warns itself, from the same depth and with CPython's
+    own text; a hook someone else installed first is still called instead.
+    """
     if _original or not hasattr(warnings, "_warn_unawaited_coroutine"):
         return
     original = warnings._warn_unawaited_coroutine
     _original.append(original)
+    pythons = is_pythons(original)
 
     def _warn_unawaited_coroutine(coro: Any) -> None:
         try:
             note_unawaited(coro)
         except Exception as exc:
             events.internal_error("unawaited coroutine hook", exc)
+        if pythons:
+            try:
+                text = never_awaited_text(coro)
+            except Exception as exc:
+                events.internal_error("never-awaited warning", exc)
+            else:
+                warnings.warn(text, RuntimeWarning, stacklevel=2, source=coro)
+                return
         original(coro)
 
     warnings._warn_unawaited_coroutine = _warn_unawaited_coroutine
@@ -174,6 +196,33 @@ def install() -> None:
 def uninstall() -> None:
     if _original:
         warnings._warn_unawaited_coroutine = _original.pop()  # type: ignore[attr-defined]
+
+
+def is_pythons(hook: Callable[[Any], None]) -> bool:
+    """Whether ``hook`` is the standard library's own (not a wrapper of it)."""
+    code = getattr(hook, "__code__", None)
+    return code is not None and code.co_filename == getattr(warnings, "__file__", None)
+
+
+def never_awaited_text(coro: Any) -> str:
+    """CPython's warning text (the same in 3.10 to 3.13), its origin cut to user code.
+
+    Without the guard the origin is there only when the user tracks it
+    (asyncio debug mode); a sync unit of work tracks it for the guard's own
+    attribution, as deep as 63 frames of the server, the test runner and the
+    guard. So only the user's frames are listed, if any.
+    """
+    lines = [f"coroutine '{coro.__qualname__}' was never awaited\n"]
+    origin = [entry for entry in coro.cr_origin or () if is_user_file(entry[0])]
+    if origin:
+        lines.append("Coroutine created at (most recent call last)\n")
+        lines += traceback.format_list(
+            [
+                (filename, line, function, linecache.getline(filename, line))
+                for filename, line, function in reversed(origin)
+            ]
+        )
+    return "".join(lines).rstrip("\n")
 
 
 def origin_of(coro: Any) -> tuple[Where, ...]:

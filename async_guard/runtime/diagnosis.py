@@ -32,6 +32,14 @@ ASYNC_TO_SYNC_IN_LOOP = (
     "async_to_sync (or a *_sync twin) was called from async code. Fix: await the coroutine "
     "directly; keep async_to_sync for sync entry points (tasks, sync views, commands)"
 )
+SHARED_THREAD_DEADLOCK = (
+    "RuntimeError 'Single thread executor already being used, would deadlock': code running "
+    "on asgiref's shared thread (a sync Channels consumer's handler, or other "
+    "sync_to_async work) started an event loop (asyncio.run) whose thread-sensitive "
+    "sync_to_async work (the async ORM included) needs that same, busy thread. Fix: call "
+    "the coroutine with async_to_sync (async_guard.bridge.run_async), which sends that "
+    "work back to this thread"
+)
 UNAWAITED_VIEW = (
     "a sync view returned an unawaited coroutine, so its body never ran. Fix: declare the "
     "view `async def` (Django then awaits it), or call the coroutine through async_to_sync"
@@ -58,6 +66,8 @@ def classify(exc: BaseException) -> tuple[str, str] | None:
                 return "AGR108", LOOP_CLOSED
             if "You cannot use AsyncToSync in the same thread as an async event loop" in text:
                 return "AGR108", ASYNC_TO_SYNC_IN_LOOP
+            if "Single thread executor already being used, would deadlock" in text:
+                return "AGR108", SHARED_THREAD_DEADLOCK
         if isinstance(item, ValueError) and "unawaited coroutine" in text:
             return "AGR105", UNAWAITED_VIEW
     return None

@@ -20,24 +20,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from async_guard import conf
 from async_guard.errors import AsyncGuardError
+from async_guard.runtime.catalog import TITLES as TITLES  # the codes' titles, kept importable here
 from async_guard.runtime.frames import Where, allowed, user_frames
 
 if TYPE_CHECKING:
     from async_guard.runtime.state import Unit
 
 logger = logging.getLogger("async_guard")
-
-TITLES: dict[str, str] = {
-    "AGR101": "query on a thread other than the unit of work's own thread",
-    "AGR102": "event loop created during the unit of work was not closed",
-    "AGR103": "the thread's current event loop is closed at the end of the unit of work",
-    "AGR104": "sync unit of work started while an event loop runs in its thread",
-    "AGR105": "a task or sync view returned a coroutine that never ran",
-    "AGR106": "coroutine was never awaited",
-    "AGR107": "database connection opened on another thread is still open",
-    "AGR108": "async/sync error escaped the unit of work",
-    "AGR109": "call can never complete: it waits for the thread that is waiting for it",
-}
 
 SQL_LIMIT = 200
 

@@ -28,6 +28,8 @@ _FRAMEWORK_PACKAGES = (
     "vine",
     "gunicorn",
     "uvicorn",
+    "channels",
+    "daphne",
     "_pytest",
     "pytest",
     "pluggy",

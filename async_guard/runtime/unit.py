@@ -33,10 +33,19 @@ from async_guard.runtime.state import Unit, current_unit
 Entered = tuple[Unit, Token[Unit | None]]
 
 
-def begin(kind: str, label: str, *, is_async: bool, named: bool = False) -> Entered | None:
+def begin(
+    kind: str,
+    label: str,
+    *,
+    is_async: bool,
+    named: bool = False,
+    routing: tuple[Any, ...] | None = None,
+) -> Entered | None:
     """Start a unit of work in the current context; ``None`` when the guard is off.
 
     ``named``: the caller runs the unit's body through :func:`run` (AGR106 attribution).
+    ``routing``: an async unit's asgiref routing, when the caller knows it is that of
+    an enclosing async unit in the same task (reading it costs microseconds).
     Everything only an event needs (the owner's name and connection objects)
     is looked up when that event happens: starting a unit is on the path of
     every request and task.
@@ -46,7 +55,7 @@ def begin(kind: str, label: str, *, is_async: bool, named: bool = False) -> Ente
             return None
         unit = Unit(kind, label, is_async=is_async)
         if is_async:
-            unit.routing = (
+            unit.routing = routing or (
                 getattr(AsyncToSync.executors, "current", None),
                 SyncToAsync.thread_sensitive_context.get(None),
                 asyncio.get_running_loop(),

@@ -43,14 +43,13 @@ def test_messages_larger_than_a_pipe_cross_both_ways() -> None:
     assert worker.join(5) == 0
 
 
-def test_multiprocessing_starts_the_same_kind_of_worker() -> None:
-    """The way without ``fork`` (and the one benchmarks/pool_cost.py measures)."""
-    worker = processes.start_with_multiprocessing(echo, method="fork")
-    processes.broadcast([worker.channel], {"index": list(range(1000))})
-    assert worker.channel.recv() == {"index": list(range(1000))}
-    worker.channel.send("stop")
-    worker.release()  # waits for it: multiprocessing reaps its own
-    assert worker.join(5) == 0
+def test_one_pickle_reaches_every_worker() -> None:
+    workers = [processes.start(echo), processes.start(echo)]
+    processes.broadcast([w.channel for w in workers], {"index": list(range(1000))})
+    for worker in workers:
+        assert worker.channel.recv() == {"index": list(range(1000))}
+        worker.channel.send("stop")
+        assert worker.join(5) == 0
 
 
 def test_a_worker_that_ends_is_an_eof_not_a_hang() -> None:
@@ -101,10 +100,10 @@ def test_a_released_worker_is_reaped_later_not_left_a_zombie() -> None:
     worker.channel.send("stop")
     worker.release()  # does not wait
     deadline = time.monotonic() + 5
-    while worker.pid in processes._EXITING and time.monotonic() < deadline:
+    while worker.process in processes._RELEASED and time.monotonic() < deadline:
         time.sleep(0.01)
         processes.reap()
-    assert worker.pid not in processes._EXITING
+    assert worker.process not in processes._RELEASED
     with pytest.raises(ChildProcessError):
         os.waitpid(worker.pid, os.WNOHANG)  # reaped: no such child any more
 

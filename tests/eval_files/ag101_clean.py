@@ -1,5 +1,5 @@
 # path: trading/management/commands/fix_position.py
-# Seed Pattern 1: a management command with a fresh loop closed in finally, and
+# A management command with a fresh loop closed in finally, and
 # a script's sync main: no AG101 (commands and scripts are AG103's business).
 import asyncio
 

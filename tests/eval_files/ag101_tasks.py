@@ -56,7 +56,7 @@ def fresh_loop(pr):
 
 @shared_task
 def correct(pr_id):
-    # seed Pattern 4: async_to_sync in tasks is the fix
+    # async_to_sync in tasks is the fix
     return async_to_sync(fetch_pr_complete_data)(pr_id)
 
 

@@ -7,7 +7,7 @@ async def async_call():
     return 1
 
 
-def seed_fix():
+def loop_closed_in_finally():
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:

@@ -1,5 +1,5 @@
 # path: scripts/one_off.py
-# Seed Pattern 5: sync main with the ORM, a loop closed in finally for the SDK.
+# A script: sync main with the ORM, a loop closed in finally for the SDK.
 import asyncio
 
 from django.db import models

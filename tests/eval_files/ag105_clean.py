@@ -13,7 +13,7 @@ async def fetch_positions(session):
     return session
 
 
-def seed_pattern_one(user):
+def loop_closed_in_finally(user):
     # one loop for the whole sequence, closed in finally
     loop = asyncio.new_event_loop()
     try:

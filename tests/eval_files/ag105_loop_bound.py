@@ -13,7 +13,7 @@ async def fetch_positions(session):
     return session
 
 
-def seed_lesson_one(user):
+def client_keeps_one_loop(user):
     session = run_async(get_oauth_session(user))
     return run_async(fetch_positions(session))  # expect: AG105
 

@@ -23,7 +23,7 @@ class Registry:
     objects = {}
 
 
-# --- the seed's Pattern 6: sync_to_async around the ORM ------------------------------
+# --- sync_to_async around the ORM -------------------------------------------------
 
 
 async def wrapped(pk):

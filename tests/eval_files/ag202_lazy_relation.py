@@ -26,7 +26,7 @@ class Position(models.Model):
     symbol = models.CharField(max_length=10)
 
 
-# --- seed lesson 2: account.user without select_related ---------------------------
+# --- account.user without select_related -----------------------------------------
 
 
 async def fetched_without_select_related(pk):
@@ -60,7 +60,7 @@ async def one_to_one(pk):
     return profile.account  # expect: AG202
 
 
-# --- seed lesson 6: an instance passed to an async helper --------------------------
+# --- an instance passed to an async helper ----------------------------------------
 
 
 async def parameter(position: Position):

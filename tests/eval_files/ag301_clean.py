@@ -1,6 +1,6 @@
 # path: trading/management/commands/fix_call_spread_profit_targets.py
 # codes: AG201, AG202, AG203, AG204, AG301, AG302, AG303, AG304
-"""The seed's correct patterns (Patterns 1-4 and 6): none of them is a finding."""
+"""Correct bridges between sync and async code: none of them is a finding."""
 import asyncio
 
 from asgiref.sync import async_to_sync, sync_to_async

@@ -47,7 +47,7 @@ def fetch_account_sync(user):  # expect: AG304
     return asyncio.run(fetch_account(user))
 
 
-# --- clean counterparts: the seed's Pattern 3 -------------------------------------
+# --- clean counterparts: async methods with sync twins-----------------------------------
 
 
 class MarketDataService:

@@ -1,4 +1,4 @@
-"""The lab's programs: each async/sync mistake from the seeds, and its correct twin.
+"""The lab's programs: each async/sync mistake teams make, and its correct twin.
 
 Every program is a plain sync function of a ``Position`` primary key, so that a
 Celery task (``tasks.py``) and a sync view (``views.py``) run the very same code
@@ -6,7 +6,7 @@ as their unit of work. ``PROGRAMS`` maps a name to its ``(bad, good)`` pair; the
 tests pick them by name and check which guard events each one produces in a real
 worker or server.
 
-The coroutines here stand for an async-only SDK call (seed 001's tastytrade
+The coroutines here stand for an async-only SDK call (a broker SDK's
 session) followed by an ORM write through ``sync_to_async``: exactly the code
 that loses writes when the bridge is ``asyncio.run`` instead of
 ``async_to_sync``.
@@ -38,7 +38,7 @@ async def fetch_quote(symbol: str = "SPY") -> dict[str, Any]:
 
 
 async def mark_closing(position: Position) -> str:
-    """Async helper that saves through ``sync_to_async``, as seed 001 recommends."""
+    """Async helper that saves through ``sync_to_async``, as async code should."""
     await fetch_quote(position.symbol)
     position.status = Position.Status.CLOSING
     await sync_to_async(position.save)(update_fields=["status"])
@@ -52,7 +52,7 @@ async def read_symbol(pk: int) -> str:
 
 
 async def read_symbol_sync_orm(pk: int) -> str:
-    """The mistake of seed 001, lesson 6: a sync ORM call inside ``async def``."""
+    """The mistake: a sync ORM call inside ``async def``."""
     return Position.objects.get(pk=pk).symbol
 
 
@@ -132,7 +132,7 @@ def row_lock_async_to_sync(pk: int) -> str:
 
 
 def _sdk_sync_twin(pk: int) -> str:
-    """Seed 001's "pattern 3": a ``_sync`` twin that runs its coroutine with ``asyncio.run``."""
+    """A ``_sync`` twin that runs its coroutine with ``asyncio.run``."""
     return asyncio.run(read_symbol(pk))
 
 
@@ -170,7 +170,7 @@ def loop_closed_in_finally(pk: int) -> dict[str, Any]:
         loop.close()
 
 
-# -- AGR103: seed 001's "pattern 1" leaves a closed loop as the thread's loop ---------
+# -- AGR103: a new loop set as the thread's loop, then closed, stays the thread's loop --
 
 
 def closed_loop_left_current(pk: int) -> dict[str, Any]:
@@ -228,7 +228,7 @@ def async_orm_inside_async_to_sync(pk: int) -> str:
 
 
 class _CachedLoopClient:
-    """Seed 001, lesson 1: a client that keeps one loop and closes it after a call."""
+    """A client that keeps one loop and closes it after a call."""
 
     loop: asyncio.AbstractEventLoop | None = None
 

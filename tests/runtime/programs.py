@@ -1,4 +1,4 @@
-"""Misbehaving programs and their correct twins, as the seeds wrote them.
+"""Misbehaving programs and their correct twins, as teams write them.
 
 Each runs inside a unit of work (``async_guard.watch``) on the real database;
 ``Group`` stands for any model.
@@ -39,13 +39,13 @@ async def read_groups_sync_orm() -> int:
 
 
 def lost_write_asyncio_run(name: str) -> None:
-    """Seed 003's bug: asyncio.run inside the unit sends the save to another thread."""
+    """The bug: asyncio.run inside the unit sends the save to another thread."""
     with async_guard.watch("lost-write"), transaction.atomic():
         asyncio.run(save_group(name))
 
 
 def write_async_to_sync(name: str) -> None:
-    """Seed 003's fix: async_to_sync brings the save back to this thread."""
+    """The fix: async_to_sync brings the save back to this thread."""
     with async_guard.watch("good-write"), transaction.atomic():
         async_to_sync(save_group)(name)
 
@@ -84,7 +84,7 @@ def loop_closed_in_finally() -> None:
 
 
 def closed_loop_left_current() -> None:
-    """Seed 001's pattern 1: set_event_loop(new loop) ... loop.close()."""
+    """A command's loop set as the thread's loop: set_event_loop(new loop) ... loop.close()."""
     with async_guard.watch("pattern-1"):
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)

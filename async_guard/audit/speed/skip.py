@@ -225,11 +225,11 @@ class Closure:
     def run(self) -> None:
         # Every file with a trigger is read (an unread file holds no ``async def``, no
         # bridge: the journal's misses count on that), whether audited or not.
-        seeds = [r for r in self.records if r.triggered]
-        for record in seeds:
+        triggered = [r for r in self.records if r.triggered]
+        for record in triggered:
             self.take_renames(record.renames)
-        self.obtain(seeds, True)
-        for record in seeds:
+        self.obtain(triggered, True)
+        for record in triggered:
             self.add(record, True)
         while True:
             self.expand_wanted()

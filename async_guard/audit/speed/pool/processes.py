@@ -1,27 +1,29 @@
-"""The audit's worker processes: ``os.fork`` and two pipes each, pickles framed by length.
+"""The audit's worker processes, started by ``multiprocessing``, one duplex pipe each.
 
-``multiprocessing`` costs a cold run about 15 ms of imports before the first
-file is read (sockets, temporary files, subprocesses: nothing a forked worker
-needs), a seventh of what ruff takes for a whole tree of 1,000 files. A worker
-here is a forked child that reads requests from one pipe and writes answers to
-the other; where ``os.fork`` is missing (Windows), ``multiprocessing`` starts it
-instead, with the same interface.
+Forked where the platform can fork (the workers inherit the parent's imports
+and need nothing sent at start-up), spawned elsewhere. Measured on a cold run of
+the wheels corpus, the standard library's machinery costs within a few percent
+of a hand-made ``os.fork`` and two raw pipes (``benchmarks/pool_cost.py``; the
+numbers are in docs/performance.md), so the audit keeps no process code of its
+own beyond two things ``multiprocessing`` leaves to its users:
 
-A child closes the parent's ends of the workers started before it, so that a
-worker sees the end of its pipe (and ends) when the engine's process goes away
-without telling it, rather than waiting forever.
+* A forked child inherits the parent's end of its own pipe and of every worker
+  started before it. Holding them open, a worker would never see the end of its
+  pipe when the audit's process goes away without a word (killed, a crash), and
+  would wait forever; so a new child closes them first.
+* A worker told to end is let go without waiting for it (its end takes the kernel
+  a few milliseconds: it unmaps the trees it kept); the console script joins the
+  released workers last, so that its resource usage counts theirs.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import pickle
-import time
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any, Protocol
-
-#: The parent's ends of the pipes of every worker still running (closed in a new child).
-_OPEN: set[int] = set()
 
 
 class Channel(Protocol):
@@ -32,52 +34,10 @@ class Channel(Protocol):
     def fileno(self) -> int: ...
 
 
-class Pipes:
-    """Both directions between the engine and one forked worker."""
-
-    def __init__(self, read_fd: int, write_fd: int) -> None:
-        self.read_fd = read_fd
-        self.write_fd = write_fd
-        self._reader = open(read_fd, "rb", buffering=0, closefd=False)  # noqa: SIM115
-
-    def fileno(self) -> int:
-        return self.read_fd
-
-    def send(self, obj: Any) -> None:
-        self.send_pickled(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
-
-    def send_pickled(self, data: bytes) -> None:
-        for part in (len(data).to_bytes(8, "little"), data):
-            view = memoryview(part)
-            while view:
-                view = view[os.write(self.write_fd, view) :]
-
-    def recv(self) -> Any:
-        size = int.from_bytes(self._read(8), "little")
-        return pickle.loads(self._read(size))
-
-    def _read(self, size: int) -> bytearray:
-        buffer = bytearray(size)
-        view = memoryview(buffer)
-        done = 0
-        while done < size:
-            got = self._reader.readinto(view[done:])
-            if not got:
-                raise EOFError("the other end of the pipe closed")
-            done += got
-        return buffer
-
-    def close(self) -> None:
-        if self._reader.closed:
-            return
-        self._reader.close()
-        for fd in (self.read_fd, self.write_fd):
-            _OPEN.discard(fd)
-            os.close(fd)
-
-
-#: Forked workers told to end that had not ended yet when let go (see ``Child.release``).
-_EXITING: set[int] = set()
+#: The parent's ends of the pipes of every worker still running (closed in a new child).
+_OPEN: list[Connection] = []
+#: Workers told to end and let go, joined by :func:`reap`.
+_RELEASED: list[Any] = []
 
 
 def broadcast(channels: list[Channel], obj: Any) -> None:
@@ -85,108 +45,72 @@ def broadcast(channels: list[Channel], obj: Any) -> None:
     worker: hundreds of kilobytes)."""
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     for channel in channels:
-        if isinstance(channel, Pipes):
-            channel.send_pickled(data)
-        else:  # a multiprocessing connection (no ``fork``)
+        if isinstance(channel, Connection):
+            channel.send_bytes(data)
+        else:  # pragma: no cover - every channel here is a Connection
             channel.send(obj)
 
 
 class Child:
     """A started worker process: its channel, and a way to wait for its end."""
 
-    def __init__(
-        self, channel: Channel, join: Callable[[float], int | None], pid: int | None = None
-    ) -> None:
+    def __init__(self, channel: Connection, process: Any) -> None:
         self.channel = channel
-        self._join = join
-        self.pid = pid
+        self.process = process
+        self.pid: int | None = process.pid
 
     def join(self, timeout: float) -> int | None:
         """Wait for the worker's end (killed after ``timeout`` seconds): its exit code."""
-        return self._join(timeout)
+        self._let_go()
+        self.process.join(timeout)
+        if self.process.exitcode is None:  # pragma: no cover - a worker that hangs
+            self.process.kill()
+            self.process.join()
+        code: int | None = self.process.exitcode
+        return code
 
     def release(self) -> None:
-        """Let go of a worker that was told to end, without waiting for it.
-
-        A worker's end takes the kernel a few milliseconds (it unmaps the trees it
-        kept), and nothing waits on it: it is reaped when this process starts another
-        worker or releases one, or by the system once this process has ended.
-        """
-        if self.pid is None:  # started by multiprocessing, which reaps it
-            self.join(5)
-            return
-        if isinstance(self.channel, Pipes):
-            self.channel.close()
-        _EXITING.add(self.pid)
+        """Let go of a worker that was told to end, without waiting for it."""
+        self._let_go()
+        _RELEASED.append(self.process)
         reap()
+
+    def _let_go(self) -> None:
+        if self.channel in _OPEN:
+            _OPEN.remove(self.channel)
+        self.channel.close()
 
 
 def reap(wait: bool = False) -> None:
-    """Reap the released workers that have ended (with ``wait``, all of them: the
-    console script does so last, so that its process's resource usage counts theirs)."""
-    for pid in list(_EXITING):
-        try:
-            done, _ = os.waitpid(pid, 0 if wait else os.WNOHANG)
-        except ChildProcessError:  # pragma: no cover - reaped elsewhere
-            done = pid
-        if done:
-            _EXITING.discard(pid)
+    """Join the released workers that have ended (with ``wait``, all of them)."""
+    for process in list(_RELEASED):
+        if wait:
+            process.join()
+        if wait or not process.is_alive():  # is_alive() reaps an ended child
+            _RELEASED.remove(process)
+
+
+def _child_main(  # pragma: no cover - runs in the child
+    target: Callable[..., None], channel: Connection, inherited: list[Connection], *args: Any
+) -> None:
+    for connection in inherited:
+        connection.close()
+    target(channel, *args)
 
 
 def start(target: Callable[..., None], *args: Any) -> Child:
     """Run ``target(channel, *args)`` in a new process."""
-    if not hasattr(os, "fork"):  # pragma: no cover - Windows
-        return start_with_multiprocessing(target, *args)
     reap()
-    down_read, down_write = os.pipe()  # engine -> worker
-    up_read, up_write = os.pipe()  # worker -> engine
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child, which ends with os._exit
-        code = 1
-        try:
-            for fd in _OPEN | {down_write, up_read}:
-                os.close(fd)
-            target(Pipes(down_read, up_write), *args)
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(down_read)
-    os.close(up_write)
-    channel = Pipes(up_read, down_write)
-    _OPEN.update((up_read, down_write))
-
-    def join(timeout: float) -> int | None:
-        channel.close()
-        _EXITING.discard(pid)
-        deadline = time.monotonic() + timeout
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return os.waitstatus_to_exitcode(status)
-            if time.monotonic() > deadline:  # pragma: no cover - a worker that hangs
-                os.kill(pid, 9)
-                return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-            time.sleep(0.001)
-
-    return Child(channel, join, pid)
-
-
-def start_with_multiprocessing(
-    target: Callable[..., None], *args: Any, method: str = "spawn"
-) -> Child:
-    """Run ``target(channel, *args)`` in a process ``multiprocessing`` starts: where
-    there is no ``fork``, and in ``benchmarks/pool_cost.py``, which measures what the
-    standard library's machinery would cost the audit."""
-    import multiprocessing
-
-    context: Any = multiprocessing.get_context(method)
+    forking = hasattr(os, "fork")
+    context: Any = multiprocessing.get_context("fork" if forking else "spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=target, args=(child, *args), daemon=True)
+    if forking:
+        process = context.Process(
+            target=_child_main, args=(target, child, [parent, *_OPEN], *args), daemon=True
+        )
+    else:  # pragma: no cover - a spawned child inherits no pipe but its own
+        process = context.Process(target=target, args=(child, *args), daemon=True)
     process.start()
-
-    def join(timeout: float) -> int | None:
-        process.join(timeout)
-        code: int | None = process.exitcode
-        return code
-
-    return Child(parent, join)
+    child.close()
+    _OPEN.append(parent)
+    return Child(parent, process)
