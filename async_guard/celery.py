@@ -12,6 +12,7 @@ failed task.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import threading
@@ -92,8 +93,23 @@ def task_function(task: Any) -> Any:
 
 
 def coroutine_task(task: Any) -> bool:
-    func = task_function(task)
-    return callable(func) and iscoroutinefunction(func)
+    """Whether the task's function is an ``async def``: asked at every task start, so remembered."""
+    run = getattr(task, "run", None)
+    try:
+        return _coroutine_runs[run]
+    except (KeyError, TypeError):  # not seen yet, or unhashable
+        pass
+    func = inspect.unwrap(run) if callable(run) else run
+    result = callable(func) and iscoroutinefunction(func)
+    if len(_coroutine_runs) < _RUNS_LIMIT:
+        with contextlib.suppress(TypeError):
+            _coroutine_runs[run] = result
+    return result
+
+
+# By the task's ``run``: a worker has a fixed set of tasks, so this stays small.
+_coroutine_runs: dict[Any, bool] = {}
+_RUNS_LIMIT = 4096
 
 
 def _report_coroutine_task(unit: Any, task: Any) -> None:

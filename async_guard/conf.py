@@ -92,6 +92,24 @@ def mode() -> Mode:
     return cast(Mode, value) if value in MODES else "warn"
 
 
+_MISSING = object()
+_cached_settings = object.__getattribute__
+
+
+def off() -> bool:
+    """``mode() == "off"``, read where every request and task starts.
+
+    Django keeps a setting it has read in the ``settings`` object's own dict,
+    and drops it there when the setting changes (``override_settings``, an
+    assignment); reading that dict skips the lazy object's Python-level
+    attribute lookup. Anything else goes the ordinary way.
+    """
+    value = _cached_settings(settings, "__dict__").get("ASYNC_GUARD", _MISSING)
+    if type(value) is dict:
+        return value.get("MODE") == "off"
+    return mode() == "off"
+
+
 def action(code: str) -> Mode:
     """What to do with event ``code``: its EVENT_MODES override, else MODE."""
     overrides = get("EVENT_MODES")

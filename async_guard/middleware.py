@@ -14,15 +14,17 @@ would flag every correct request under ASGI.
 from __future__ import annotations
 
 import sys
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-from async_guard.runtime import events
+from async_guard.runtime import coroutines, events
+from async_guard.runtime.coroutines import TRAMPOLINES_1
 from async_guard.runtime.state import Unit, current_unit
-from async_guard.runtime.unit import Entered, begin, end, escaped, finish, leave, run
+from async_guard.runtime.unit import begin, end, escaped, finish, leave
 
 
 class AsyncGuardMiddleware:
@@ -38,18 +40,23 @@ class AsyncGuardMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        entered = begin("request", request_label(request), is_async=False, named=True)
+        entered = begin("request", f"{request.method} {request.path}", is_async=False, named=True)
         if entered is None:
             return self.get_response(request)
+        unit = entered[0]
+        slot = unit.slot  # the trampoline, as coroutines.run_as: this runs on every request
+        trampoline = TRAMPOLINES_1[slot if slot is not None else coroutines.slot_of(unit)]
         try:
-            response = run(entered, self.get_response, request)
+            response = trampoline(self.get_response, request)
         except BaseException as exc:
             end(entered, exc)
             raise
-        return ended(entered, response)
+        leave(entered)
+        check_when_closed(unit, response)
+        return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        entered = begin("request", request_label(request), is_async=True)
+        entered = begin("request", f"{request.method} {request.path}", is_async=True)
         if entered is None:
             return await self._respond(request)
         try:
@@ -57,32 +64,55 @@ class AsyncGuardMiddleware:
         except BaseException as exc:
             end(entered, exc)
             raise
-        return ended(entered, response)
+        leave(entered)
+        check_when_closed(entered[0], response)
+        return response
 
     async def _respond(self, request: HttpRequest) -> HttpResponseBase:
         response: Awaitable[HttpResponseBase] = self.get_response(request)
         return await response
 
 
-def ended(entered: Entered, response: HttpResponseBase) -> HttpResponseBase:
-    """Leave the unit now; check it when the response is closed."""
-    leave(entered)
-    finish_when_closed(entered[0], response)
-    return response
+def check_when_closed(unit: Unit, response: HttpResponseBase) -> None:
+    """Arrange the end-of-unit checks for when the response is closed, if it needs any.
 
-
-def request_label(request: HttpRequest) -> str:
-    return f"{request.method} {request.path}"
+    A request with no loop or connection to check (almost every one) leaves
+    the response alone; should a first one still be noted before the response
+    closes (work that kept the unit's context, such as a task the view
+    started), the unit hooks the response's close() then.
+    """
+    try:
+        unit.after(response, finish_when_closed)
+    except Exception as exc:
+        events.internal_error("response close hook", exc)
 
 
 def finish_when_closed(unit: Unit, response: HttpResponseBase) -> None:
-    """Run the end-of-unit checks after ``response.close()`` (and so ``request_finished``)."""
-    try:
-        original = response.close
+    """Run the end-of-unit checks after ``response.close()`` (and so ``request_finished``).
 
-        def close() -> None:
-            original()
-            finish(unit)
+    Not one of the response's ``_resource_closers``: Django runs those before
+    ``request_finished`` and swallows their exceptions, and the checks must
+    come after it and raise in raise mode. The wrapper holds the response
+    weakly: a ``close`` attribute holding the bound method would make each
+    response a reference cycle, left for the garbage collector to free.
+    """
+    try:
+        inner = response.__dict__.get("close")
+        if inner is None:
+            close_response = type(response).close
+            response_ref = weakref.ref(response)
+
+            def close() -> None:
+                response = response_ref()
+                if response is not None:
+                    close_response(response)
+                finish(unit)
+
+        else:  # another middleware's wrapper, below this one
+
+            def close() -> None:
+                inner()
+                finish(unit)
 
         response.close = close  # type: ignore[method-assign]
     except Exception as exc:

@@ -56,16 +56,13 @@ TRAMPOLINE_DEPTH = 48
 PREFIX = "_async_guard_unit_"
 
 # The last NAMED tracking units by slot, and the last RING by slot % RING.
-# ``next(_serial)`` is atomic under the GIL.
+# ``next(_slots)`` is atomic under the GIL.
 recent: list[Unit | None] = [None] * NAMED
 by_length: list[Unit | None] = [None] * RING
-_serial = itertools.count()
+_slots = itertools.cycle(range(NAMED))
 
 
-def _trampolines() -> tuple[Callable[..., Any], ...]:
-    def trampoline(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
-
+def _trampolines(trampoline: Callable[..., Any]) -> tuple[Callable[..., Any], ...]:
     code = trampoline.__code__
     # pytest leaves out of a failure's traceback the frames whose globals say so.
     hidden = {"__tracebackhide__": True}
@@ -79,7 +76,23 @@ def _trampolines() -> tuple[Callable[..., Any], ...]:
     )
 
 
-TRAMPOLINES = _trampolines()
+def _trampoline(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    return func(*args, **kwargs)
+
+
+def _trampoline_1(func: Callable[[Any], Any], arg: Any, /) -> Any:
+    return func(arg)
+
+
+def _trampoline_args(func: Callable[..., Any], /, *args: Any) -> Any:
+    return func(*args)
+
+
+TRAMPOLINES = _trampolines(_trampoline)
+# The same names, for a body that takes one argument (a request), or only
+# positional ones (an executor's work item): no keyword dict to build.
+TRAMPOLINES_1 = _trampolines(_trampoline_1)
+TRAMPOLINES_ARGS = _trampolines(_trampoline_args)
 
 # Where a thread's stack starts: an origin ending here may have been cut short.
 _BOTTOM_FUNCTIONS = frozenset({"<module>", "_bootstrap", "_run_module_as_main", "_run_code"})
@@ -90,11 +103,16 @@ last_unit = threading.local()
 
 
 def slot_of(unit: Unit) -> int:
-    if unit.slot is None:
-        unit.slot = next(_serial) % NAMED
-        recent[unit.slot] = unit
-        by_length[unit.slot % RING] = unit
-    return unit.slot
+    slot = unit.slot
+    if slot is None:
+        slot = unit.slot = next(_slots)
+        recent[slot] = unit
+        by_length[slot % RING] = unit
+    return slot
+
+
+_get_depth = sys.get_coroutine_origin_tracking_depth
+_set_depth = sys.set_coroutine_origin_tracking_depth
 
 
 def start_tracking(unit: Unit, *, named: bool = False) -> int | None:
@@ -103,20 +121,24 @@ def start_tracking(unit: Unit, *, named: bool = False) -> int | None:
     ``named``: the unit's body runs under :func:`run_as`, so the trampoline
     names it; else the depth itself encodes the slot.
     """
-    previous = sys.get_coroutine_origin_tracking_depth()
+    slot = unit.slot
+    if slot is None:  # slot_of(unit), inline: this runs on every request and task
+        slot = unit.slot = next(_slots)
+        recent[slot] = unit
+        by_length[slot % RING] = unit
+    previous = _get_depth()
     if previous >= ORIGIN_DEPTH:
         return None  # someone (asyncio debug mode) already tracks: leave it be
-    slot = slot_of(unit)
     # A named unit whose trampoline ends up out of reach (a tracer built
     # before the task was named) still has the length channel.
-    base = TRAMPOLINE_DEPTH if named else ORIGIN_DEPTH
-    sys.set_coroutine_origin_tracking_depth(base + slot % RING)
+    _set_depth((TRAMPOLINE_DEPTH if named else ORIGIN_DEPTH) + slot % RING)
     return previous
 
 
 def run_as(unit: Unit, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     """Call ``func`` under the unit's trampoline frame."""
-    return TRAMPOLINES[slot_of(unit)](func, *args, **kwargs)
+    slot = unit.slot
+    return TRAMPOLINES[slot_of(unit) if slot is None else slot](func, *args, **kwargs)
 
 
 def creator(coro: Any) -> Unit | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -54,7 +55,7 @@ def foreign_query(unit: Unit, sql: str, connection: BaseDatabaseWrapper) -> None
     """AGR101: a query of ``unit`` on a thread that is not its owner."""
     if unit.is_async and adopt_sync_thread(unit):
         return
-    owner_db = unit.owner_dbs.get(connection.alias)
+    owner_db = owner_connection(unit.owner_ident, connection.alias)
     in_atomic = owner_db.in_atomic_block if owner_db is not None else None
     frames = foreign_frames(unit, sys._getframe(2))
     thread = threading.current_thread().name
@@ -96,21 +97,36 @@ def foreign_frames(unit: Unit, frame: FrameType) -> tuple[Where, ...]:
     )
 
 
-def capture_owner_dbs(unit: Unit) -> None:
-    """Remember the calling thread's connection objects, for ``in_atomic_block``.
+# The connection objects each thread opened, by thread and alias, so that a
+# query on another thread can tell whether the owner was inside atomic() at
+# that moment. Noted when a connection opens (an atomic block opens one before
+# it starts, and a thread keeps its connection objects when they close), so a
+# unit costs nothing here until its first foreign query. Weak: a thread's
+# connection objects die with it.
+_opened: dict[int, dict[str, weakref.ref[BaseDatabaseWrapper]]] = {}
+_opened_lock = threading.Lock()
 
-    A thread keeps its connection objects (closing a connection keeps the
-    object), so they are looked up once per thread, again only when Django
-    rebuilds its connection handler (``override_settings(DATABASES=...)``).
-    """
-    handler = getattr(connections, "_connections", None)
-    cached = thread_state.owner_dbs
-    if cached is None or cached[0] is not handler:
-        cached = thread_state.owner_dbs = (
-            handler,
-            {alias: connections[alias] for alias in connections},
-        )
-    unit.owner_dbs = cached[1]
+
+def note_opened(connection: BaseDatabaseWrapper) -> None:
+    ident = _get_ident()
+    by_alias = _opened.get(ident)
+    if by_alias is None:
+        with _opened_lock:
+            # A new thread: forget threads whose connection objects all died.
+            for dead in [i for i, refs in _opened.items() if not _alive(refs)]:
+                del _opened[dead]
+            by_alias = _opened[ident] = {}
+    by_alias[connection.alias] = weakref.ref(connection)
+
+
+def _alive(refs: dict[str, weakref.ref[BaseDatabaseWrapper]]) -> bool:
+    return any(ref() is not None for ref in refs.values())
+
+
+def owner_connection(ident: int, alias: str) -> BaseDatabaseWrapper | None:
+    """The connection object for ``alias`` that thread ``ident`` last opened, if it lives."""
+    ref = _opened.get(ident, {}).get(alias)
+    return ref() if ref is not None else None
 
 
 def adopt_sync_thread(unit: Unit) -> bool:
@@ -142,13 +158,11 @@ def adopt_sync_thread(unit: Unit) -> bool:
         return False
     unit.owner_ident = _get_ident()
     unit.owner_name = me.name
-    capture_owner_dbs(unit)
     return True
 
 
 class _Thread(threading.local):
     watched = False
-    owner_dbs: tuple[object, dict[str, BaseDatabaseWrapper]] | None = None
 
 
 thread_state = _Thread()
@@ -156,19 +170,21 @@ thread_state = _Thread()
 
 def enter_worker(unit: Unit, func: Callable[..., Any], *args: Any) -> Any:
     """Run on the executor's thread before a unit's ``run_in_executor`` work item."""
-    if unit.owner_ident != _get_ident() and not thread_state.watched:
+    ident = _get_ident()
+    if unit.owner_ident != ident and not thread_state.watched:
         try:
             if not (unit.is_async and adopt_sync_thread(unit)):
                 watch_this_thread()
         except Exception as exc:
             events.internal_error("executor thread watch", exc)
-    if not (unit.is_async and unit.owner_ident == _get_ident()):
+    if not (unit.is_async and unit.owner_ident == ident):
         return func(*args)
     # The async unit's sync work (a sync view under ASGI): track coroutine
     # origins here while it runs, as a sync unit does on its own thread.
+    # Every sync_to_async call of an ASGI request comes here.
     previous = coroutines.start_tracking(unit, named=True)
     try:
-        return coroutines.run_as(unit, func, *args)
+        return coroutines.TRAMPOLINES_ARGS[unit.slot or 0](func, *args)
     finally:
         if previous is not None:
             sys.set_coroutine_origin_tracking_depth(previous)
@@ -188,6 +204,7 @@ def install(connection: BaseDatabaseWrapper) -> None:
 @events.guarded("connection_created")
 def on_connection_created(sender: object, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
     """Watch a new connection of a watched thread; note connections opened off-thread."""
+    note_opened(connection)
     if thread_state.watched:
         install(connection)
     unit = current_unit.get()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,8 @@ if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
     from async_guard.runtime.frames import Where
+
+_get_ident = threading.get_ident
 
 
 class Unit:
@@ -26,43 +30,106 @@ class Unit:
     sync work goes wherever asgiref's thread-sensitive mode sends it, so the
     first query on another thread resolves that thread (see
     :func:`async_guard.runtime.db.adopt_sync_thread`) and makes it the owner.
+
+    A unit starts on every request and task, and almost all of them end with
+    no event: what only an event or an end-of-unit check reads (the owner
+    thread's name, the lists of loops and connections, the events already
+    seen) is made when first asked for, so that starting one costs a few
+    attribute stores.
     """
 
-    __slots__ = (
-        "connections",
-        "is_async",
-        "kind",
-        "label",
-        "loops",
-        "origin_depth",
-        "owner_dbs",
-        "owner_ident",
-        "owner_name",
-        "routing",
-        "seen",
-        "slot",
-    )
+    # Class-level defaults: starting a unit stores four attributes, and most
+    # units never set any other.
+    _owner_name: str | None = None
+    _loops: list[tuple[asyncio.AbstractEventLoop, tuple[Where, ...], str]] | None = None
+    _connections: list[tuple[str, BaseDatabaseWrapper, str, tuple[Where, ...]]] | None = None
+    _seen: set[tuple[str, object]] | None = None
+    origin_depth: int | None = None
+    # Its place in the ring of units that track coroutine origins (AGR106).
+    slot: int | None = None
+    # An async unit's view of asgiref's routing, captured where it started.
+    routing: tuple[Any, ...] | None = None
+    # Set when the unit left with nothing for its end-of-unit checks yet, and
+    # they wait for something (a response's close()): ``when_pending(unit,
+    # target)`` arranges them once a first loop or connection is noted.
+    waiting: weakref.ref[Any] | None = None
+    when_pending: Callable[[Unit, Any], None] | None = None
 
     def __init__(self, kind: str, label: str, *, is_async: bool) -> None:
-        thread = threading.current_thread()
         self.kind = kind
         self.label = label
         self.is_async = is_async
-        self.owner_ident: int = thread.ident or 0
-        self.owner_name = thread.name
-        # The owner thread's connection objects, so that a query on another
-        # thread can tell whether the owner was inside atomic() at that moment.
-        self.owner_dbs: dict[str, BaseDatabaseWrapper] = {}
-        # (loop, frames where it was created, thread name)
-        self.loops: list[tuple[asyncio.AbstractEventLoop, tuple[Where, ...], str]] = []
-        # (alias, connection object, thread name, frames where it was opened)
-        self.connections: list[tuple[str, BaseDatabaseWrapper, str, tuple[Where, ...]]] = []
-        self.seen: set[tuple[str, object]] = set()
-        self.origin_depth: int | None = None
-        # Its place in the ring of units that track coroutine origins (AGR106).
-        self.slot: int | None = None
-        # An async unit's view of asgiref's routing, captured where it started.
-        self.routing: tuple[Any, ...] | None = None
+        self.owner_ident: int = _get_ident()
+
+    @property
+    def owner_name(self) -> str:
+        """The owner thread's name, looked up (from any thread) when an event needs it."""
+        if self._owner_name is None:
+            ident = self.owner_ident
+            thread = next((t for t in threading.enumerate() if t.ident == ident), None)
+            # Still alive at every event but a late AGR106 (a coroutine collected
+            # after its thread ended); the name stays fixed from then on.
+            self._owner_name = thread.name if thread is not None else f"thread {ident}"
+        return self._owner_name
+
+    @owner_name.setter
+    def owner_name(self, name: str) -> None:
+        self._owner_name = name
+
+    @property
+    def loops(self) -> list[tuple[asyncio.AbstractEventLoop, tuple[Where, ...], str]]:
+        """(loop, frames where it was created, thread name)"""
+        if self._loops is None:
+            self._loops = []
+            self._now_pending()
+        return self._loops
+
+    @property
+    def connections(self) -> list[tuple[str, BaseDatabaseWrapper, str, tuple[Where, ...]]]:
+        """(alias, connection object, thread name, frames where it was opened)"""
+        if self._connections is None:
+            self._connections = []
+            self._now_pending()
+        return self._connections
+
+    def _now_pending(self) -> None:
+        waiting, hook = self.waiting, self.when_pending
+        if waiting is None or hook is None:
+            return
+        self.waiting = self.when_pending = None
+        target = waiting()
+        if target is not None:
+            hook(self, target)
+
+    @property
+    def seen(self) -> set[tuple[str, object]]:
+        """(code, key) of the events already logged for this unit."""
+        if self._seen is None:
+            self._seen = set()
+        return self._seen
+
+    @property
+    def pending(self) -> bool:
+        """Whether the end-of-unit checks have anything to look at."""
+        return bool(self._loops or self._connections)
+
+    def after(self, target: Any, hook: Callable[[Unit, Any], None]) -> None:
+        """``hook(self, target)`` now if the end-of-unit checks have something, else once they do.
+
+        The unit keeps ``target`` weakly meanwhile; most units never call the hook.
+        """
+        if self._loops or self._connections:
+            hook(self, target)
+        else:
+            self.waiting = weakref.ref(target)
+            self.when_pending = hook
+
+    def clear(self) -> None:
+        """Forget the loops and connections checked at the unit's end."""
+        if self._loops:
+            self._loops.clear()
+        if self._connections:
+            self._connections.clear()
 
     def __repr__(self) -> str:
         return f"<Unit {self.kind} {self.label!r} owner={self.owner_name}>"

@@ -46,9 +46,12 @@ def begin(
     ``named``: the caller runs the unit's body through :func:`run` (AGR106 attribution).
     ``routing``: an async unit's asgiref routing, when the caller knows it is that of
     an enclosing async unit in the same task (reading it costs microseconds).
+    Everything only an event needs (the owner's name and connection objects)
+    is looked up when that event happens: starting a unit is on the path of
+    every request and task.
     """
     try:
-        if conf.mode() == "off":
+        if conf.off():
             return None
         unit = Unit(kind, label, is_async=is_async)
         if is_async:
@@ -67,7 +70,6 @@ def begin(
                     "blocking calls stall the loop; call it through sync_to_async from async "
                     "code, or make it async",
                 )
-            db.capture_owner_dbs(unit)
             unit.origin_depth = coroutines.start_tracking(unit, named=named)
         return unit, current_unit.set(unit)
     except AsyncGuardError:
@@ -77,26 +79,31 @@ def begin(
         return None
 
 
-@events.guarded("unit leave")
 def leave(entered: Entered) -> None:
     """Restore the context variable to what it was before the unit started."""
     unit, token = entered
     try:
-        current_unit.reset(token)
-    except ValueError:
-        # Ended in another context than it started in (a task that outlived
-        # its parent): put back the value the unit replaced.
-        previous = token.old_value
-        current_unit.set(None if previous is Token.MISSING else previous)
-    if unit.origin_depth is not None:
-        sys.set_coroutine_origin_tracking_depth(unit.origin_depth)
-        unit.origin_depth = None
-    coroutines.last_unit.unit = unit
+        try:
+            current_unit.reset(token)
+        except ValueError:
+            # Ended in another context than it started in (a task that outlived
+            # its parent): put back the value the unit replaced.
+            previous = token.old_value
+            current_unit.set(None if previous is Token.MISSING else previous)
+        if unit.origin_depth is not None:
+            _set_depth(unit.origin_depth)
+            unit.origin_depth = None
+        coroutines.last_unit.unit = unit
+    except Exception as exc:
+        events.internal_error("unit leave", exc)
+
+
+_set_depth = sys.set_coroutine_origin_tracking_depth
 
 
 def finish(unit: Unit, exc: BaseException | None = None) -> None:
     """End-of-unit checks. Raises the first raise-mode event, unless ``exc`` escapes anyway."""
-    if exc is None and not unit.loops and not unit.connections:
+    if exc is None and not unit.pending:
         return
     errors: list[AsyncGuardError] = []
     try:
@@ -107,8 +114,7 @@ def finish(unit: Unit, exc: BaseException | None = None) -> None:
     except Exception as error:
         events.internal_error("unit finish", error)
     finally:
-        unit.loops.clear()
-        unit.connections.clear()
+        unit.clear()
     if errors and exc is None:
         raise errors[0]
 

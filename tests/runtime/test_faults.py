@@ -50,7 +50,7 @@ def test_database_watch_fault_lets_the_query_run(monkeypatch, caplog):
 
 
 def test_unit_start_fault_lets_the_request_run(monkeypatch, caplog):
-    monkeypatch.setattr(db, "capture_owner_dbs", boom)
+    monkeypatch.setattr(coroutines, "start_tracking", boom)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("django.conf.settings.ROOT_URLCONF", "tests.runtime.urls")
         assert Client().get("/sync-orm/").status_code == 200
