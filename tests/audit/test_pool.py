@@ -21,7 +21,12 @@ from benchmarks import corpus
 from tests.audit.conftest import write_tree
 from tests.audit.test_skip_safety import PROJECTS
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="forked workers")
+# Python 3.12+ warns when a process with threads forks; these tests fork on purpose
+# (the workers take no lock another thread of the test process could hold).
+pytestmark = [
+    pytest.mark.skipif(not hasattr(os, "fork"), reason="forked workers"),
+    pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,12 @@ import pytest
 
 from async_guard.audit.speed.pool import processes
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="forked workers need os.fork")
+# Python 3.12+ warns when a process with threads forks; these tests fork on purpose
+# (the workers take no lock another thread of the test process could hold).
+pytestmark = [
+    pytest.mark.skipif(not hasattr(os, "fork"), reason="forked workers need os.fork"),
+    pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning"),
+]
 
 
 def echo(channel: processes.Channel) -> None:
