@@ -37,8 +37,10 @@ from typing import Any
 
 from async_guard.errors import AsyncGuardError
 from async_guard.runtime import events
-from async_guard.runtime.state import current_unit
-from async_guard.runtime.unit import Entered, begin, end, leave, run
+from async_guard.runtime.coroutines import TRAMPOLINES_ARGS
+from async_guard.runtime.loops import outer_executor
+from async_guard.runtime.state import OUTER_PENDING, current_unit
+from async_guard.runtime.unit import Entered, begin, end, leave
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -126,7 +128,14 @@ def connection_routing() -> tuple[Any, ...] | None:
     parent = current_unit.get()
     if parent is None or parent.kind != "websocket" or parent.routing is None:
         return None
-    return parent.routing if parent.routing[2] is asyncio.get_running_loop() else None
+    outer, context, loop = parent.routing
+    if loop is not asyncio.get_running_loop():
+        return None
+    if outer is OUTER_PENDING:
+        # Read once for the connection rather than at each message's first hop
+        # (Channels closes old database connections through a hop per message).
+        parent.routing = (outer_executor(), context, loop)
+    return parent.routing
 
 
 # Set on an exception that escaped a handler's unit, which diagnosed it; the
@@ -179,7 +188,8 @@ def install() -> None:
         if entered is None:
             return sync_body(self, message)  # type: ignore[no-any-return]
         try:
-            run(entered, sync_body, self, message)
+            # run(entered, ...), without its keyword-argument call: this is every message.
+            TRAMPOLINES_ARGS[entered[0].slot or 0](sync_body, self, message)
         except BaseException as exc:
             escaped_handler(entered, exc)
             raise

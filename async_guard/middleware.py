@@ -21,10 +21,10 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-from async_guard.runtime import coroutines, events
+from async_guard.runtime import events
 from async_guard.runtime.coroutines import TRAMPOLINES_1
 from async_guard.runtime.state import Unit, current_unit
-from async_guard.runtime.unit import begin, end, escaped, finish, leave
+from async_guard.runtime.unit import begin, end, escaped, finish, leave, start
 
 
 class AsyncGuardMiddleware:
@@ -40,12 +40,12 @@ class AsyncGuardMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        entered = begin("request", f"{request.method} {request.path}", is_async=False, named=True)
+        entered = start("request", f"{request.method} {request.path}", False, True)
         if entered is None:
             return self.get_response(request)
         unit = entered[0]
-        slot = unit.slot  # the trampoline, as coroutines.run_as: this runs on every request
-        trampoline = TRAMPOLINES_1[slot if slot is not None else coroutines.slot_of(unit)]
+        # The trampoline, as coroutines.run_as; start_tracking gave the unit its slot.
+        trampoline = TRAMPOLINES_1[unit.slot or 0]
         try:
             response = trampoline(self.get_response, request)
         except BaseException as exc:

@@ -115,7 +115,7 @@ _get_depth = sys.get_coroutine_origin_tracking_depth
 _set_depth = sys.set_coroutine_origin_tracking_depth
 
 
-def start_tracking(unit: Unit, *, named: bool = False) -> int | None:
+def start_tracking(unit: Unit, named: bool = False) -> int | None:
     """Turn origin tracking on for this thread; the previous depth to restore, or None.
 
     ``named``: the unit's body runs under :func:`run_as`, so the trampoline

@@ -31,7 +31,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from async_guard.errors import AsyncGuardError
 from async_guard.runtime import coroutines, events
 from async_guard.runtime.frames import Where, awaiting_frames, thread_frames, user_frames
-from async_guard.runtime.state import Unit, current_unit
+from async_guard.runtime.state import OUTER_PENDING, Unit, current_unit
 
 _get_ident = threading.get_ident
 
@@ -142,6 +142,10 @@ def adopt_sync_thread(unit: Unit) -> bool:
     if unit.routing is None:
         return True
     outer, context, loop = unit.routing
+    if outer is OUTER_PENDING:
+        # Filled at the unit's first hop from its own loop: without one, no
+        # work of this unit has gone where asgiref sends it.
+        return False
     worker: Any
     if outer is not None:
         threads = {outer._work_thread}
@@ -182,7 +186,7 @@ def enter_worker(unit: Unit, func: Callable[..., Any], *args: Any) -> Any:
     # The async unit's sync work (a sync view under ASGI): track coroutine
     # origins here while it runs, as a sync unit does on its own thread.
     # Every sync_to_async call of an ASGI request comes here.
-    previous = coroutines.start_tracking(unit, named=True)
+    previous = coroutines.start_tracking(unit, True)
     try:
         return coroutines.TRAMPOLINES_ARGS[unit.slot or 0](func, *args)
     finally:

@@ -11,7 +11,10 @@ Two methods of ``asyncio.BaseEventLoop`` are wrapped once, in ``ready()``:
   loop, so the work can never start: the ASGI deadlock of ``asyncio.run`` in
   a sync view, detected before it blocks. It also routes the work item
   through :func:`async_guard.runtime.db.enter_worker`, which puts the
-  database watch on the worker thread if it is not the unit's own.
+  database watch on the worker thread if it is not the unit's own. An async
+  unit's first hop from its own loop also completes the unit's view of
+  asgiref's routing (:func:`outer_executor`), which decides which thread
+  is the unit's own.
 
 Outside a unit of work both cost one context-variable read.
 """
@@ -28,13 +31,19 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from asgiref.current_thread_executor import CurrentThreadExecutor
+from asgiref.sync import AsyncToSync
 
 from async_guard.errors import AsyncGuardError
 from async_guard.runtime import db, events
 from async_guard.runtime.frames import user_frames
-from async_guard.runtime.state import Unit, current_unit
+from async_guard.runtime.state import OUTER_PENDING, Unit, current_unit
 
 _LOOP_LIMIT = 256
+_get_ident = threading.get_ident
+# The last (executor, calling thread) found not to wait on its own thread: one
+# tuple, so that threads racing to replace it never pair one's executor with
+# the other's thread.
+_free: tuple[Executor | None, int] = (None, 0)
 
 _originals: dict[str, Callable[..., Any]] = {}
 
@@ -58,8 +67,13 @@ def install() -> None:
     ) -> Any:
         unit = current_unit.get()
         if unit is not None:
+            routing = unit.routing
+            if routing is not None and routing[0] is OUTER_PENDING and routing[2] is self:
+                unit.routing = (outer_executor(), routing[1], self)
             if executor is not None:
-                check_self_wait(unit, executor)
+                free = _free
+                if free[0] is not executor or free[1] != _get_ident():
+                    check_self_wait(unit, executor)
             func = functools.partial(db.enter_worker, unit, func)
         return original_run_in_executor(self, executor, func, *args)
 
@@ -67,6 +81,16 @@ def install() -> None:
     _originals["run_in_executor"] = original_run_in_executor
     cls.__init__ = __init__  # type: ignore[method-assign,assignment]
     cls.run_in_executor = run_in_executor  # type: ignore[method-assign,assignment]
+
+
+def outer_executor() -> CurrentThreadExecutor | None:
+    """The executor of the ``async_to_sync`` that runs this task's loop, if one does.
+
+    Read in the unit's own task, at its first hop to a thread: the context
+    there is the one the unit started in, so asgiref routes the hop by the
+    same value.
+    """
+    return getattr(AsyncToSync.executors, "current", None)
 
 
 def uninstall() -> None:
@@ -95,6 +119,12 @@ def check_self_wait(unit: Unit, executor: Executor) -> None:
         else:
             blocked = False
         if not blocked:
+            # It stays so for this thread: an executor's threads are fixed
+            # once started, and any it starts later are new ones. Successive
+            # hops mostly go to one executor from one thread (a request's, a
+            # WebSocket connection's), so the last answer spares them the check.
+            global _free
+            _free = (executor, _get_ident())
             return
         frames = user_frames(sys._getframe(2))
         events.report(

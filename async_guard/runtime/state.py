@@ -47,7 +47,11 @@ class Unit:
     origin_depth: int | None = None
     # Its place in the ring of units that track coroutine origins (AGR106).
     slot: int | None = None
-    # An async unit's view of asgiref's routing, captured where it started.
+    # An async unit's view of asgiref's routing: (outer async_to_sync executor,
+    # thread-sensitive context, event loop), captured where it started, except
+    # the outer executor (costly to read), which waits for the unit's first
+    # hop to a thread (see :func:`async_guard.runtime.loops.install`) and is
+    # OUTER_PENDING until then.
     routing: tuple[Any, ...] | None = None
     # Set when the unit left with nothing for its end-of-unit checks yet, and
     # they wait for something (a response's close()): ``when_pending(unit,
@@ -55,7 +59,9 @@ class Unit:
     waiting: weakref.ref[Any] | None = None
     when_pending: Callable[[Unit, Any], None] | None = None
 
-    def __init__(self, kind: str, label: str, *, is_async: bool) -> None:
+    # ``is_async`` is positional too: a keyword argument costs a start of a unit
+    # (every request and task) measurably more.
+    def __init__(self, kind: str, label: str, is_async: bool) -> None:
         self.kind = kind
         self.label = label
         self.is_async = is_async
@@ -134,5 +140,8 @@ class Unit:
     def __repr__(self) -> str:
         return f"<Unit {self.kind} {self.label!r} owner={self.owner_name}>"
 
+
+#: The outer executor of an async unit's routing before its first hop.
+OUTER_PENDING: Any = object()
 
 current_unit: ContextVar[Unit | None] = ContextVar("async_guard_unit", default=None)

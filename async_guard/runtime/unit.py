@@ -23,12 +23,12 @@ from contextvars import Token
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
-from asgiref.sync import AsyncToSync, SyncToAsync, iscoroutinefunction
+from asgiref.sync import SyncToAsync, iscoroutinefunction
 
 from async_guard import conf
 from async_guard.errors import AsyncGuardError
 from async_guard.runtime import coroutines, db, diagnosis, events, loops
-from async_guard.runtime.state import Unit, current_unit
+from async_guard.runtime.state import OUTER_PENDING, Unit, current_unit
 
 Entered = tuple[Unit, Token[Unit | None]]
 
@@ -45,23 +45,39 @@ def begin(
 
     ``named``: the caller runs the unit's body through :func:`run` (AGR106 attribution).
     ``routing``: an async unit's asgiref routing, when the caller knows it is that of
-    an enclosing async unit in the same task (reading it costs microseconds).
+    an enclosing async unit in the same task.
     Everything only an event needs (the owner's name and connection objects)
     is looked up when that event happens: starting a unit is on the path of
     every request and task.
     """
+    return start(kind, label, is_async, named, routing)
+
+
+def start(
+    kind: str,
+    label: str,
+    is_async: bool,
+    named: bool = False,
+    routing: tuple[Any, ...] | None = None,
+) -> Entered | None:
+    """:func:`begin` with positional arguments only, for the paths of every request and task."""
     try:
         if conf.off():
             return None
-        unit = Unit(kind, label, is_async=is_async)
+        unit = Unit(kind, label, is_async)
         if is_async:
+            # Which thread asgiref sends this unit's sync work to. Whether an
+            # outer async_to_sync is waiting (AsyncToSync.executors.current)
+            # costs more to read than the rest of a unit's start together, and
+            # matters only once the unit hands work to a thread: the loop hook
+            # reads it at that hop.
             unit.routing = routing or (
-                getattr(AsyncToSync.executors, "current", None),
-                SyncToAsync.thread_sensitive_context.get(None),
+                OUTER_PENDING,
+                _thread_sensitive_context.get(None),
                 asyncio.get_running_loop(),
             )
         else:
-            if asyncio._get_running_loop() is not None:
+            if _get_running_loop() is not None:
                 events.report(
                     unit,
                     "AGR104",
@@ -70,13 +86,18 @@ def begin(
                     "blocking calls stall the loop; call it through sync_to_async from async "
                     "code, or make it async",
                 )
-            unit.origin_depth = coroutines.start_tracking(unit, named=named)
-        return unit, current_unit.set(unit)
+            unit.origin_depth = coroutines.start_tracking(unit, named)
+        return unit, _set_unit(unit)
     except AsyncGuardError:
         raise
     except Exception as exc:
         events.internal_error("unit start", exc)
         return None
+
+
+_set_unit = current_unit.set
+_get_running_loop = asyncio._get_running_loop
+_thread_sensitive_context = SyncToAsync.thread_sensitive_context
 
 
 def leave(entered: Entered) -> None:
@@ -103,7 +124,7 @@ _set_depth = sys.set_coroutine_origin_tracking_depth
 
 def finish(unit: Unit, exc: BaseException | None = None) -> None:
     """End-of-unit checks. Raises the first raise-mode event, unless ``exc`` escapes anyway."""
-    if exc is None and not unit.pending:
+    if exc is None and not (unit._loops or unit._connections):  # unit.pending, inline
         return
     errors: list[AsyncGuardError] = []
     try:

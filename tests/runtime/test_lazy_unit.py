@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth.models import Group
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
@@ -296,3 +297,57 @@ def test_faults_in_leave_and_in_the_close_hook_are_logged(caplog):
     lines = [r.getMessage() for r in caplog.records if "internal error" in r.getMessage()]
     assert any("response close hook" in line for line in lines)
     assert any("unit leave" in line for line in lines)
+
+
+def test_an_async_units_outer_executor_waits_for_its_first_hop(guard_events):
+    from asgiref.current_thread_executor import CurrentThreadExecutor
+    from asgiref.sync import async_to_sync, sync_to_async
+
+    from async_guard.runtime.state import OUTER_PENDING
+
+    seen: dict[str, Any] = {}
+
+    async def body() -> None:
+        entered = unit.begin("watch", "hop", is_async=True)
+        assert entered is not None
+        seen["at start"] = entered[0].routing[0]
+        seen["adopted before a hop"] = db.adopt_sync_thread(entered[0])
+        try:
+            await sync_to_async(Group.objects.create)(name="lazy-routing")
+        finally:
+            unit.end(entered)
+        seen["after the hop"] = entered[0].routing[0]
+
+    async_to_sync(body)()
+    assert seen["at start"] is OUTER_PENDING
+    assert seen["adopted before a hop"] is False
+    # Read at the hop, in the unit's own task: the caller's executor, whose
+    # thread the save then ran on, adopted without an event.
+    assert isinstance(seen["after the hop"], CurrentThreadExecutor)
+    assert guard_events == []
+
+
+def test_a_free_executor_is_checked_once_per_thread(monkeypatch, guard_events):
+    from asgiref.sync import sync_to_async
+
+    from async_guard.runtime import loops
+
+    checks: list[object] = []
+    check = loops.check_self_wait
+
+    def counting(unit_: Unit, executor: Any) -> None:
+        checks.append(executor)
+        check(unit_, executor)
+
+    monkeypatch.setattr(loops, "check_self_wait", counting)
+    monkeypatch.setattr(loops, "_free", (None, 0))
+
+    async def hops() -> None:
+        async with unit.watch("hops"):
+            for n in range(3):
+                await sync_to_async(Group.objects.create)(name=f"free-{n}")
+
+    asyncio.run(hops())
+    assert len(checks) == 1
+    assert loops._free[0] is checks[0]
+    assert guard_events == []
