@@ -42,7 +42,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.docs_section import write_section
-from benchmarks.runtime_overhead import machine, paired_ratio
+from benchmarks.runtime_overhead import hooks, machine, paired_ratio
 
 SECTION = "## Channels overhead"
 GOAL = "<= 1.05x"
@@ -79,15 +79,6 @@ def setup() -> dict[str, Any]:
         }
     )
     return {"guard": AsyncGuardChannelsMiddleware(router), "bare": router}
-
-
-def hooks(on: bool) -> None:
-    """Install (``guard``) or remove (``bare``) every hook the guard puts on this path."""
-    from async_guard import channels
-    from async_guard.runtime import coroutines, loops
-
-    for module in (channels, loops, coroutines):
-        module.install() if on else module.uninstall()
 
 
 async def round_trips(app: Any, consumer: str, count: int) -> tuple[float, float]:

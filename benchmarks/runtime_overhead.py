@@ -6,23 +6,31 @@ on 127.0.0.1)::
     python benchmarks/runtime_overhead.py                 # print the table
     python benchmarks/runtime_overhead.py --write-docs    # and update docs/performance.md
 
-The Django measurements run in long-lived child processes, one per variant,
-all on ``settings.guardlab`` (the reference project plus the lab's views):
+The Django measurements run in one long-lived child process per database (the
+database is a process-wide setting), on ``settings.guardlab`` (the reference
+project plus the lab's views, ``MODE=warn``). Every variant of an operation
+runs in that same process, alternating round after round, so that neither a
+slow patch of the (noisy, 2-core) machine nor the layout of one process's
+memory favours a variant:
 
-- ``guard``: async_guard installed, its middleware first, ``MODE=warn``;
-- ``bare``: the same project without async_guard at all (``GUARDLAB_WITHOUT_GUARD=1``);
-- ``asyncio debug``: ``bare`` with ``PYTHONASYNCIODEBUG=1``, the tool people turn on today.
+- ``guard``: every hook async_guard installs is in place, and requests go
+  through a handler whose middleware chain starts with the guard's;
+- ``bare``: the hooks are removed (the loop and coroutine hooks, the Channels
+  dispatch, the signal receivers), and requests go through a second handler,
+  loaded from the same ``MIDDLEWARE`` without the guard's middleware;
+- ``asyncio debug`` (the async view only): ``bare`` with the event loop in
+  debug mode, the tool people turn on today (it changes nothing without a loop);
+- ``guard, outside a unit`` (queries only): the hooks in place, the queries
+  run outside any unit of work.
 
-The parent asks each child in turn, round after round, to time a batch of
-operations, so that a slow patch of the (noisy, 2-core) machine hurts every
-variant alike, and reports the median time per operation and its ratio to
-``bare``. Operations: a minimal sync view through Django's test client, an
-async view through the async test client, an ORM ``get()`` by primary key on
-PostgreSQL and ``SELECT 1`` on SQLite in memory (both inside a unit of work,
-a ``watch()`` block, where the guard is active). The worker measurement runs
+Operations: a minimal sync view through Django's test client, an async view
+through the async test client, an ORM ``get()`` by primary key on PostgreSQL
+and ``SELECT 1`` on SQLite in memory (both inside a unit of work, a
+``watch()`` block, where the guard is active). The worker measurement runs
 real Celery workers (solo pool, real Redis), a fresh one per round, on a
 queue filled with 2,000 trivial tasks before it starts, timed by the worker's
-own clock from a first to a last marker task.
+own clock from a first to a last marker task: a worker is a process of its
+own, so there the two variants are two kinds of worker, alternating.
 """
 
 from __future__ import annotations
@@ -55,10 +63,11 @@ OUTSIDE = "guard, outside a unit"
 POSTGRES = "postgres://postgres@127.0.0.1:5432/async_guard_bench"
 SQLITE_MEMORY = "sqlite://:memory:"
 
-VARIANTS: dict[str, dict[str, str]] = {
+DEBUG = "asyncio debug"
+# The worker's two kinds of process.
+WORKER_VARIANTS: dict[str, dict[str, str]] = {
     "guard": {"ASYNC_GUARD_MODE": "warn"},
     "bare": {"GUARDLAB_WITHOUT_GUARD": "1"},
-    "asyncio debug": {"GUARDLAB_WITHOUT_GUARD": "1", "PYTHONASYNCIODEBUG": "1"},
 }
 
 
@@ -71,28 +80,57 @@ class Measure:
     database: str
     batch: int
     goal: str
-    variants: tuple[str, ...] = ("guard", "bare", "asyncio debug")
+    variants: tuple[str, ...] = ("guard", "bare")
     times: dict[str, list[float]] = field(default_factory=dict)
 
 
-# asyncio debug mode changes nothing without a loop; "outside" is the guard's
-# own process running the same queries outside any unit of work.
-PAIR = ("guard", "bare", OUTSIDE)
+# asyncio debug mode changes nothing without a loop; "outside" runs the same
+# queries with the hooks in place but outside any unit of work.
+QUERIES = ("guard", "bare", OUTSIDE)
 MEASURES = [
     Measure("minimal sync view, test client", "sync_view", SQLITE_MEMORY, 200, "<= 1.03x"),
     Measure("view making 20 SELECT 1, SQLite in memory", "select_20_view", SQLITE_MEMORY, 100,
             "<= 1.05x"),
-    Measure("async view, async test client", "async_view", SQLITE_MEMORY, 100, "<= 1.05x"),
-    Measure("ORM get() by pk, PostgreSQL", "orm_get", POSTGRES, 200, "<= 1.02x", PAIR),
-    Measure("SELECT 1, SQLite in memory", "select_1", SQLITE_MEMORY, 2000, "<= 1.10x", PAIR),
+    Measure("async view, async test client", "async_view", SQLITE_MEMORY, 100, "<= 1.05x",
+            ("guard", "bare", DEBUG)),
+    Measure("ORM get() by pk, PostgreSQL", "orm_get", POSTGRES, 200, "<= 1.02x", QUERIES),
+    Measure("SELECT 1, SQLite in memory", "select_1", SQLITE_MEMORY, 2000, "<= 1.10x", QUERIES),
 ]  # fmt: skip
 
 
 # -- the child: one variant, one database ---------------------------------------------
 
 
+def hooks(on: bool) -> None:
+    """Put in place (``guard``) or remove (``bare``) every hook async_guard installs in ready().
+
+    Celery's and the tasks framework's receivers are left alone: nothing here
+    sends their signals.
+    """
+    from django.core.signals import got_request_exception
+    from django.db.backends.signals import connection_created
+
+    from async_guard import channels, middleware
+    from async_guard.runtime import coroutines, db, loops
+
+    for module in (channels, loops, coroutines):
+        module.install() if on else module.uninstall()
+    receivers = (
+        (connection_created, db.on_connection_created, "async_guard.db"),
+        (got_request_exception, middleware.on_request_exception,
+         "async_guard.request_exception"),
+    )  # fmt: skip
+    for signal, receiver, uid in receivers:
+        if on:
+            signal.connect(receiver, dispatch_uid=uid)
+        else:
+            signal.disconnect(receiver, dispatch_uid=uid)
+
+
 def child() -> int:
-    """Serve ``<op> <count>`` requests on stdin with the seconds they took, one per line."""
+    """Serve ``<op> <variant> <count>`` requests on stdin with the seconds they took."""
+    import asyncio
+
     import django
 
     django.setup()
@@ -100,61 +138,77 @@ def child() -> int:
     from django.db import connection
     from django.test import AsyncClient, Client, override_settings
 
+    from async_guard import watch
+
     override_settings(ROOT_URLCONF="benchmarks.overhead_views").enable()
-
-    guarded = "async_guard" in settings.INSTALLED_APPS
-    unit: Callable[[], Any] = contextlib.nullcontext
-    if guarded:
-        from async_guard import watch
-
-        unit = watch  # type: ignore[assignment]
     pk = _position() if connection.vendor == "postgresql" else 0
-    client, async_client = Client(), AsyncClient()
+    full = list(settings.MIDDLEWARE)
+    chains = {"guard": full, "bare": [m for m in full if not m.startswith("async_guard.")]}
+    if chains["guard"] == chains["bare"]:
+        raise RuntimeError("settings.MIDDLEWARE has no async_guard middleware to compare")
+    clients: dict[str, tuple[Client, AsyncClient]] = {}
+    for name, chain in chains.items():
+        # A test client's handler reads MIDDLEWARE at its first request and
+        # keeps that chain: one handler per variant, both loaded here.
+        with override_settings(MIDDLEWARE=chain):
+            client, async_client = Client(), AsyncClient()
+            client.get("/health/")
+            asyncio.run(async_client.get("/health/"))
+        clients[name] = (client, async_client)
 
-    def sync_view(count: int) -> None:
+    def sync_view(variant: str, count: int) -> None:
+        client = clients[variant][0]
         for _ in range(count):
             client.get("/health/")
 
-    def select_20_view(count: int) -> None:
+    def select_20_view(variant: str, count: int) -> None:
+        client = clients[variant][0]
         for _ in range(count):
             client.get("/bench/select-20/")
 
-    def async_view(count: int) -> None:
-        import asyncio
+    def async_view(variant: str, count: int) -> None:
+        async_client = clients["bare" if variant == DEBUG else variant][1]
 
         async def requests() -> None:
             for _ in range(count):
                 await async_client.get("/guardlab/async/async-to-sync/good/0/")
 
-        asyncio.run(requests())
+        asyncio.run(requests(), debug=variant == DEBUG)
 
-    def orm_get(count: int, scope: Callable[[], Any] = lambda: unit("bench")) -> None:
+    def scope(variant: str) -> Any:
+        return watch("bench") if variant == "guard" else contextlib.nullcontext()
+
+    def orm_get(variant: str, count: int) -> None:
         from trading.models import Position
 
-        with scope():
+        with scope(variant):
             for _ in range(count):
                 Position.objects.get(pk=pk)
 
-    def select_1(count: int, scope: Callable[[], Any] = lambda: unit("bench")) -> None:
-        with scope(), connection.cursor() as cursor:
+    def select_1(variant: str, count: int) -> None:
+        with scope(variant), connection.cursor() as cursor:
             for _ in range(count):
                 cursor.execute("SELECT 1")
                 cursor.fetchone()
 
-    ops: dict[str, Callable[[int], None]] = {
+    ops: dict[str, Callable[[str, int], None]] = {
         f.__name__: f for f in (sync_view, select_20_view, async_view, orm_get, select_1)
     }
-    # The same queries outside any unit of work, in the same process: no
-    # process-to-process noise in that comparison.
-    ops["orm_get_outside"] = lambda count: orm_get(count, contextlib.nullcontext)
-    ops["select_1_outside"] = lambda count: select_1(count, contextlib.nullcontext)
     print("ready", flush=True)
     for line in sys.stdin:
-        op, count = line.split()
+        op, variant, count = _request(line)
+        hooks(variant != "bare" and variant != DEBUG)
         start = time.perf_counter()
-        ops[op](int(count))
+        ops[op](variant, int(count))
         print(time.perf_counter() - start, flush=True)
+    hooks(True)
     return 0
+
+
+def _request(line: str) -> tuple[str, str, str]:
+    """``op|variant|count`` (a variant's name has spaces)."""
+    op, variant, count = line.rstrip("\n").split("|")
+    return op, variant, count
 
 
 def _position() -> int:
@@ -188,17 +242,19 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 class Child:
-    def __init__(self, variant: str, database: str) -> None:
+    """One child process on ``database``, running every variant of its operations."""
+
+    def __init__(self, database: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--child"],
             cwd=ROOT,
-            env=_env(DATABASE_URL=database, **VARIANTS[variant]),
+            env=_env(DATABASE_URL=database, ASYNC_GUARD_MODE="warn"),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
         if self._read() != "ready":
-            raise RuntimeError(f"benchmark child {variant} on {database} did not start")
+            raise RuntimeError(f"benchmark child on {database} did not start")
 
     def _read(self) -> str:
         assert self.proc.stdout is not None
@@ -207,9 +263,9 @@ class Child:
             raise RuntimeError(f"benchmark child exited with {self.proc.wait(timeout=10)}")
         return line.strip()
 
-    def time(self, op: str, count: int) -> float:
+    def time(self, op: str, variant: str, count: int) -> float:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(f"{op} {count}\n")
+        self.proc.stdin.write(f"{op}|{variant}|{count}\n")
         self.proc.stdin.flush()
         return float(self._read())
 
@@ -238,31 +294,21 @@ def prepare_postgres() -> None:
     )  # fmt: skip
 
 
-def _child_key(variant: str, database: str) -> tuple[str, str]:
-    return ("guard" if variant == OUTSIDE else variant, database)
-
-
-def _op(measure: Measure, variant: str) -> str:
-    return f"{measure.op}_outside" if variant == OUTSIDE else measure.op
-
-
 def run_django(rounds: int, measures: list[Measure]) -> None:
-    children: dict[tuple[str, str], Child] = {}
+    children: dict[str, Child] = {}
     try:
         for measure in measures:
-            for variant in measure.variants:
-                key = _child_key(variant, measure.database)
-                if key not in children:
-                    children[key] = Child(*key)
-                children[key].time(_op(measure, variant), measure.batch)  # warm-up
+            if measure.database not in children:
+                children[measure.database] = Child(measure.database)
+            for variant in measure.variants:  # warm-up
+                children[measure.database].time(measure.op, variant, measure.batch)
         for round_no in range(rounds):
             for measure in measures:
                 order = list(measure.variants)
                 if round_no % 2:
                     order.reverse()
                 for variant in order:
-                    child_process = children[_child_key(variant, measure.database)]
-                    seconds = child_process.time(_op(measure, variant), measure.batch)
+                    seconds = children[measure.database].time(measure.op, variant, measure.batch)
                     measure.times.setdefault(variant, []).append(seconds / measure.batch)
     finally:
         for child_process in children.values():
@@ -292,7 +338,7 @@ def run_worker(rounds: int, tasks: int) -> dict[str, list[float]]:
                             "guardlab.ping", queue=queue, ignore_result=True, producer=producer
                         )
                 last = app.send_task("guardlab.clock", queue=queue)
-                env = _env(DATABASE_URL=SQLITE_MEMORY, **VARIANTS[variant])
+                env = _env(DATABASE_URL=SQLITE_MEMORY, **WORKER_VARIANTS[variant])
                 with celery_worker(Path(logs), pool="solo", env=env, queue=queue) as worker:
                     start, end = first.get(timeout=120), last.get(timeout=300)
                     worker.stop(timeout=5)
@@ -318,7 +364,7 @@ def table(measures: list[Measure], worker: dict[str, list[float]] | None, tasks:
     ]
     for m in measures:
         bare, guard = m.times["bare"], m.times["guard"]
-        debug, outside = m.times.get("asyncio debug"), m.times.get(OUTSIDE)
+        debug, outside = m.times.get(DEBUG), m.times.get(OUTSIDE)
         lines.append(
             f"| {m.name} | {statistics.median(bare) * 1e6:.1f} µs "
             f"| {statistics.median(guard) * 1e6:.1f} µs | {paired_ratio(guard, bare):.3f}x "
@@ -374,9 +420,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Measured {datetime.date.today().isoformat()} on {where}, "
             f"in {time.monotonic() - started:.0f} s, with `{command.strip()}`: "
             f"{args.rounds} rounds per operation ({args.worker_rounds} for the worker), each "
-            "running every variant back to back in alternating order; times are medians per "
-            "operation, ratios the median of the rounds' own ratios (robust to the load of "
-            "a shared machine drifting between rounds).",
+            "running every variant back to back in alternating order. The Django rows run "
+            "all their variants in one process (one per database): `guard` with every hook "
+            "of async_guard in place and the guard's middleware first, `bare` with the hooks "
+            "removed and the same middleware without it. The worker row compares two kinds "
+            "of worker process, with and without async_guard installed. Times are medians "
+            "per operation, ratios the median of the rounds' own ratios (robust to the load "
+            "of a shared machine drifting between rounds).",
             "",
             result,
             "",
