@@ -399,17 +399,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--worker-rounds", type=int, default=4, help="worker rounds per variant")
     parser.add_argument("--tasks", type=int, default=2000, help="tasks per worker round")
     parser.add_argument("--no-worker", action="store_true", help="skip the worker measurement")
+    parser.add_argument(
+        "--only",
+        metavar="OP",
+        action="append",
+        choices=[m.op for m in MEASURES],
+        help="measure only this Django operation (repeatable; not with --write-docs)",
+    )
     parser.add_argument("--write-docs", action="store_true", help=f"update {SECTION!r}")
     args = parser.parse_args(argv)
     if args.child:
         return child()
+    if args.only and args.write_docs:
+        parser.error("--write-docs records the whole table: leave out --only")
+    measures = [m for m in MEASURES if not args.only or m.op in args.only]
 
     prepare_postgres()
     where = machine()
     started = time.monotonic()
-    run_django(args.rounds, MEASURES)
+    run_django(args.rounds, measures)
     worker = None if args.no_worker else run_worker(args.worker_rounds, args.tasks)
-    result = table(MEASURES, worker, args.tasks)
+    result = table(measures, worker, args.tasks)
     command = "python benchmarks/runtime_overhead.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )

@@ -94,6 +94,49 @@ TRAMPOLINES = _trampolines(_trampoline)
 TRAMPOLINES_1 = _trampolines(_trampoline_1)
 TRAMPOLINES_ARGS = _trampolines(_trampoline_args)
 
+_get_depth = sys.get_coroutine_origin_tracking_depth
+_set_depth = sys.set_coroutine_origin_tracking_depth
+
+
+def _trampoline_tracking(
+    func: Callable[..., Any],
+    /,
+    *args: Any,
+    depth: int = 0,
+    floor: int = ORIGIN_DEPTH,
+    get_depth: Callable[[], int] = _get_depth,
+    set_depth: Callable[[int], None] = _set_depth,
+) -> Any:
+    previous = get_depth()
+    if previous >= floor:
+        return func(*args)  # someone (asyncio debug mode) already tracks: leave it be
+    set_depth(depth)
+    try:
+        return func(*args)
+    finally:
+        set_depth(previous)
+
+
+def _tracking_trampolines() -> tuple[Callable[..., Any], ...]:
+    """:data:`TRAMPOLINES_ARGS` that also track origins, as :func:`start_tracking` with ``named``.
+
+    For an async unit's sync work, one hop to its thread at a time (a dozen
+    per ASGI request): the depth is the trampoline's own default argument,
+    so a hop costs one frame and two calls to set the depth.
+    """
+    trampolines = _trampolines(_trampoline_tracking)
+    for slot, trampoline in enumerate(trampolines):
+        trampoline.__kwdefaults__ = {
+            "depth": TRAMPOLINE_DEPTH + slot % RING,
+            "floor": ORIGIN_DEPTH,
+            "get_depth": _get_depth,
+            "set_depth": _set_depth,
+        }
+    return trampolines
+
+
+TRAMPOLINES_TRACKING = _tracking_trampolines()
+
 # Where a thread's stack starts: an origin ending here may have been cut short.
 _BOTTOM_FUNCTIONS = frozenset({"<module>", "_bootstrap", "_run_module_as_main", "_run_code"})
 
@@ -109,10 +152,6 @@ def slot_of(unit: Unit) -> int:
         recent[slot] = unit
         by_length[slot % RING] = unit
     return slot
-
-
-_get_depth = sys.get_coroutine_origin_tracking_depth
-_set_depth = sys.set_coroutine_origin_tracking_depth
 
 
 def start_tracking(unit: Unit, named: bool = False) -> int | None:

@@ -175,23 +175,25 @@ thread_state = _Thread()
 def enter_worker(unit: Unit, func: Callable[..., Any], *args: Any) -> Any:
     """Run on the executor's thread before a unit's ``run_in_executor`` work item."""
     ident = _get_ident()
-    if unit.owner_ident != ident and not thread_state.watched:
-        try:
-            if not (unit.is_async and adopt_sync_thread(unit)):
-                watch_this_thread()
-        except Exception as exc:
-            events.internal_error("executor thread watch", exc)
-    if not (unit.is_async and unit.owner_ident == ident):
-        return func(*args)
+    if unit.owner_ident == ident:
+        if not unit.is_async:
+            return func(*args)
+    else:
+        if not thread_state.watched:
+            try:
+                if not (unit.is_async and adopt_sync_thread(unit)):
+                    watch_this_thread()
+            except Exception as exc:
+                events.internal_error("executor thread watch", exc)
+        if not (unit.is_async and unit.owner_ident == ident):
+            return func(*args)
     # The async unit's sync work (a sync view under ASGI): track coroutine
     # origins here while it runs, as a sync unit does on its own thread.
     # Every sync_to_async call of an ASGI request comes here.
-    previous = coroutines.start_tracking(unit, True)
-    try:
-        return coroutines.TRAMPOLINES_ARGS[unit.slot or 0](func, *args)
-    finally:
-        if previous is not None:
-            sys.set_coroutine_origin_tracking_depth(previous)
+    slot = unit.slot
+    if slot is None:
+        slot = coroutines.slot_of(unit)
+    return coroutines.TRAMPOLINES_TRACKING[slot](func, *args)
 
 
 def watch_this_thread() -> None:
