@@ -24,7 +24,7 @@ from django.http import HttpRequest, HttpResponseBase
 from async_guard.runtime import events
 from async_guard.runtime.coroutines import TRAMPOLINES_1
 from async_guard.runtime.state import Unit, current_unit
-from async_guard.runtime.unit import begin, end, escaped, finish, leave, start
+from async_guard.runtime.unit import begin, end, escaped, finish, leave
 
 
 class AsyncGuardMiddleware:
@@ -40,7 +40,7 @@ class AsyncGuardMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        entered = start("request", f"{request.method} {request.path}", False, True)
+        entered = begin("request", f"{request.method} {request.path}", False, True)
         if entered is None:
             return self.get_response(request)
         unit = entered[0]

@@ -36,7 +36,6 @@ Entered = tuple[Unit, Token[Unit | None]]
 def begin(
     kind: str,
     label: str,
-    *,
     is_async: bool,
     named: bool = False,
     routing: tuple[Any, ...] | None = None,
@@ -48,19 +47,9 @@ def begin(
     an enclosing async unit in the same task.
     Everything only an event needs (the owner's name and connection objects)
     is looked up when that event happens: starting a unit is on the path of
-    every request and task.
+    every request and task, which pass the arguments by position (keywords
+    cost a call measurably more).
     """
-    return start(kind, label, is_async, named, routing)
-
-
-def start(
-    kind: str,
-    label: str,
-    is_async: bool,
-    named: bool = False,
-    routing: tuple[Any, ...] | None = None,
-) -> Entered | None:
-    """:func:`begin` with positional arguments only, for the paths of every request and task."""
     try:
         if conf.off():
             return None
