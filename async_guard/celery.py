@@ -21,6 +21,7 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from celery import signals
 
+from async_guard.errors import AsyncGuardError
 from async_guard.runtime import coroutines, events
 from async_guard.runtime.frames import Where
 from async_guard.runtime.state import current_unit
@@ -130,22 +131,29 @@ def _report_coroutine_task(unit: Any, task: Any) -> None:
     )
 
 
-@events.guarded("celery task_prerun")
 def on_task_prerun(
     sender: Any = None, task_id: str | None = None, task: Any = None, **kwargs: Any
 ) -> None:
-    task = task if task is not None else sender
-    name = getattr(task, "name", None) or repr(task)
-    named = getattr(getattr(task, "run", None), NAMED_MARK, False)
-    entered = begin("task", f"{name}[{task_id}]", is_async=False, named=named)
-    if entered is None:
-        return
-    with _lock:
-        _running.setdefault(str(task_id), []).append(entered)
-    # Detected here, from the function itself: with a result backend, storing
-    # the returned coroutine fails with EncodeError before task_postrun.
-    if coroutine_task(task):
-        _report_coroutine_task(entered[0], task)
+    # Not @events.guarded, as the other hooks are: this and task_postrun run
+    # for every task, and the wrapper's repacking of Celery's keyword
+    # arguments is a measurable part of their cost. The same guard, inline.
+    try:
+        task = task if task is not None else sender
+        name = getattr(task, "name", None) or repr(task)
+        named = getattr(getattr(task, "run", None), NAMED_MARK, False)
+        entered = begin("task", f"{name}[{task_id}]", False, named)
+        if entered is None:
+            return
+        with _lock:
+            _running.setdefault(str(task_id), []).append(entered)
+        # Detected here, from the function itself: with a result backend, storing
+        # the returned coroutine fails with EncodeError before task_postrun.
+        if coroutine_task(task):
+            _report_coroutine_task(entered[0], task)
+    except AsyncGuardError:
+        raise
+    except Exception as exc:
+        events.internal_error("celery task_prerun", exc)
 
 
 def _current(task_id: str | None) -> Entered | None:
@@ -166,7 +174,6 @@ def on_task_failure(
         escaped(entered[0], exception)
 
 
-@events.guarded("celery task_postrun")
 def on_task_postrun(
     sender: Any = None,
     task_id: str | None = None,
@@ -174,13 +181,19 @@ def on_task_postrun(
     retval: Any = None,
     **kwargs: Any,
 ) -> None:
-    with _lock:
-        stack = _running.get(str(task_id))
-        entered = stack.pop() if stack else None
-        if stack is not None and not stack:
-            del _running[str(task_id)]
-    if entered is None:
-        return
-    if asyncio.iscoroutine(retval):
-        _report_coroutine_task(entered[0], task if task is not None else sender)
-    end(entered)
+    try:  # @events.guarded, inline: see on_task_prerun
+        with _lock:
+            stack = _running.get(str(task_id))
+            entered = stack.pop() if stack else None
+            if stack is not None and not stack:
+                del _running[str(task_id)]
+        if entered is None:
+            return
+        # Most tasks return None: spare them asyncio.iscoroutine's ABC check.
+        if retval is not None and asyncio.iscoroutine(retval):
+            _report_coroutine_task(entered[0], task if task is not None else sender)
+        end(entered)
+    except AsyncGuardError:
+        raise
+    except Exception as exc:
+        events.internal_error("celery task_postrun", exc)
