@@ -18,7 +18,7 @@ class AsyncGuardConfig(AppConfig):
     def ready(self) -> None:
         from async_guard import checks, middleware
         from async_guard.audit.frontends.system_check import audit_check
-        from async_guard.runtime import coroutines, db, loops
+        from async_guard.runtime import bridging, coroutines, db, loops
 
         connection_created.connect(db.on_connection_created, dispatch_uid="async_guard.db")
         got_request_exception.connect(
@@ -26,6 +26,7 @@ class AsyncGuardConfig(AppConfig):
         )
         loops.install()
         coroutines.install()
+        bridging.install()
         if importlib.util.find_spec("celery") is not None:
             from async_guard import celery as celery_hook
 

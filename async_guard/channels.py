@@ -61,7 +61,7 @@ class AsyncGuardChannelsMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         if scope.get("type") != "websocket":
             return await self.inner(scope, receive, send)
-        entered = start("websocket", connection_label, scope, is_async=True)
+        entered = start("websocket", True, connection_label, scope)
         if entered is None:
             return await self.inner(scope, receive, send)
         try:
@@ -82,22 +82,38 @@ def connection_label(scope: Scope) -> str:
 
 
 def message_label(consumer: Any, message: Any) -> str:
-    """``"ChatConsumer.chat_message /ws/chat/"``: the handler ``dispatch`` picks, and the path."""
-    handler = str(message.get("type", "")).replace(".", "_")
-    scope = getattr(consumer, "scope", None) or {}
-    return f"{type(consumer).__name__}.{handler} {scope.get('path', '')}".rstrip()
+    """``"ChatConsumer.chat_message /ws/chat/"``: the handler ``dispatch`` picks, and the path.
+
+    Kept on the consumer by message type: a connection's consumer handles the
+    same few types over and over, and this is on the path of every message.
+    """
+    labels: dict[Any, str] | None = consumer.__dict__.get(_LABELS)
+    if labels is None:
+        labels = consumer.__dict__[_LABELS] = {}
+    kind = message.get("type", "")
+    label = labels.get(kind)
+    if label is None:
+        handler = str(kind).replace(".", "_")
+        scope = getattr(consumer, "scope", None) or {}
+        label = f"{type(consumer).__name__}.{handler} {scope.get('path', '')}".rstrip()
+        if len(labels) < 64:  # a consumer fed ever new types keeps only its first labels
+            labels[kind] = label
+    return label
 
 
-def start(kind: str, label: Callable[..., str], *args: Any, is_async: bool) -> Entered | None:
-    """Begin a ``kind`` unit; the guard's own failure is logged once and the unit skipped."""
+_LABELS = "_async_guard_labels"
+
+
+def start(kind: str, is_async: bool, label: Callable[..., str], *args: Any) -> Entered | None:
+    """Begin a ``kind`` unit named ``label(*args)``.
+
+    The guard's own failure is logged once and the unit skipped. Arguments go
+    by position: this is on the path of every message.
+    """
     try:
-        return begin(
-            kind,
-            label(*args),
-            is_async=is_async,
-            named=not is_async,
-            routing=connection_routing() if is_async else None,
-        )
+        if is_async:
+            return begin(kind, label(*args), True, False, connection_routing())
+        return begin(kind, label(*args), False, True)
     except AsyncGuardError:
         raise
     except Exception as exc:
@@ -126,16 +142,19 @@ def connection_routing() -> tuple[Any, ...] | None:
     cost of starting its unit.
     """
     parent = current_unit.get()
-    if parent is None or parent.kind != "websocket" or parent.routing is None:
+    if parent is None or parent.kind != "websocket":
         return None
-    outer, context, loop = parent.routing
-    if loop is not asyncio.get_running_loop():
+    routing = parent.routing
+    if routing is None or routing[2] is not _get_running_loop():
         return None
-    if outer is OUTER_PENDING:
+    if routing[0] is OUTER_PENDING:
         # Read once for the connection rather than at each message's first hop
         # (Channels closes old database connections through a hop per message).
-        parent.routing = (outer_executor(), context, loop)
-    return parent.routing
+        routing = parent.routing = (outer_executor(), routing[1], routing[2])
+    return routing
+
+
+_get_running_loop = asyncio._get_running_loop
 
 
 # Set on an exception that escaped a handler's unit, which diagnosed it; the
@@ -172,7 +191,7 @@ def install() -> None:
 
     @functools.wraps(async_dispatch)
     async def dispatch(self: Any, message: Any) -> None:
-        entered = start("message", message_label, self, message, is_async=True)
+        entered = start("message", True, message_label, self, message)
         if entered is None:
             return await async_dispatch(self, message)  # type: ignore[no-any-return]
         try:
@@ -184,7 +203,7 @@ def install() -> None:
 
     @functools.wraps(sync_body)
     def sync_dispatch_body(self: Any, message: Any) -> None:
-        entered = start("message", message_label, self, message, is_async=False)
+        entered = start("message", False, message_label, self, message)
         if entered is None:
             return sync_body(self, message)  # type: ignore[no-any-return]
         try:

@@ -111,9 +111,9 @@ def hooks(on: bool) -> None:
     from django.db.backends.signals import connection_created
 
     from async_guard import channels, middleware
-    from async_guard.runtime import coroutines, db, loops
+    from async_guard.runtime import bridging, coroutines, db, loops
 
-    for module in (channels, loops, coroutines):
+    for module in (channels, loops, coroutines, bridging):
         module.install() if on else module.uninstall()
     receivers = (
         (connection_created, db.on_connection_created, "async_guard.db"),

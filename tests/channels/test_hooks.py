@@ -124,7 +124,7 @@ def test_raise_mode_sync_unit_started_on_a_loop(settings: Any) -> None:
     settings.ASYNC_GUARD = {"MODE": "raise"}
 
     async def on_the_loop() -> None:
-        channels_hook.start("message", str, "handler", is_async=False)
+        channels_hook.start("message", False, str, "handler")
 
     with pytest.raises(AsyncGuardError) as info:
         async_to_sync(on_the_loop)()
@@ -150,3 +150,19 @@ def test_shared_thread_deadlock_is_diagnosed() -> None:
         RuntimeError("Single thread executor already being used, would deadlock")
     )
     assert found is not None and found[0] == "AGR108" and "async_to_sync" in found[1]
+
+
+def test_message_labels_are_kept_per_consumer_and_bounded() -> None:
+    class ChatConsumer:
+        scope = {"path": "/ws/chat/"}
+
+    consumer = ChatConsumer()
+    first = channels_hook.message_label(consumer, {"type": "chat.message"})
+    assert first == "ChatConsumer.chat_message /ws/chat/"
+    assert channels_hook.message_label(consumer, {"type": "chat.message"}) is first
+    for n in range(100):
+        assert channels_hook.message_label(consumer, {"type": f"t.{n}"}).startswith(
+            f"ChatConsumer.t_{n} "
+        )
+    assert len(vars(consumer)[channels_hook._LABELS]) == 64
+    assert channels_hook.message_label(ChatConsumer(), {}) == "ChatConsumer. /ws/chat/"

@@ -15,7 +15,7 @@ from django.core.signals import got_request_exception
 from django.db.backends.signals import connection_created
 
 from async_guard import channels, middleware
-from async_guard.runtime import db
+from async_guard.runtime import bridging, db
 from benchmarks.runtime_overhead import hooks
 
 
@@ -28,6 +28,7 @@ def _installed(channels_dispatch: object) -> dict[str, bool]:
         "loop __init__": loop.__init__.__module__ == "async_guard.runtime.loops",
         "never-awaited hook": warnings._warn_unawaited_coroutine.__module__  # type: ignore[attr-defined]
         == "async_guard.runtime.coroutines",
+        "async_to_sync origins": bridging.installed(),
         "channels dispatch": AsyncConsumer.__dict__["dispatch"] is not channels_dispatch,
         "connection_created": any(
             ref() is db.on_connection_created for _key, ref, *_ in connection_created.receivers

@@ -49,12 +49,32 @@ def test_database_watch_fault_lets_the_query_run(monkeypatch, caplog):
     assert len(lines) == 1 and "database watch" in lines[0]
 
 
-def test_unit_start_fault_lets_the_request_run(monkeypatch, caplog):
-    monkeypatch.setattr(coroutines, "start_tracking", boom)
+@pytest.mark.parametrize(
+    ("target", "hook"),
+    [
+        ("async_guard.runtime.unit.Unit", "unit start"),
+        ("async_guard.middleware._weakref", "response close hook"),
+    ],
+)
+def test_request_unit_fault_lets_the_request_run(monkeypatch, caplog, target, hook):
+    monkeypatch.setattr(target, boom)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("django.conf.settings.ROOT_URLCONF", "tests.runtime.urls")
         assert Client().get("/sync-orm/").status_code == 200
         assert Client().get("/sync-orm/").status_code == 200
+    lines = internal_lines(caplog)
+    assert len(lines) == 1 and hook in lines[0]
+    assert async_guard.runtime.state.current_unit.get() is None
+
+
+def test_unit_start_fault_lets_the_function_run(monkeypatch, caplog):
+    monkeypatch.setattr(unit, "_get_running_loop", boom)
+
+    @async_guard.watch("w")
+    def work() -> int:
+        return 1
+
+    assert work() + work() == 2
     lines = internal_lines(caplog)
     assert len(lines) == 1 and "unit start" in lines[0]
 

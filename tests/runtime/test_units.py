@@ -164,6 +164,47 @@ def test_middleware_exception_that_escapes_get_response(guard_events):
     assert codes(guard_events) == ["AGR108"]
 
 
+def test_sync_middleware_paths(settings, guard_events):
+    """The sync request's own start and end: the unit is current in the view, and gone after."""
+    seen: list[object] = []
+
+    def view(request: HttpRequest) -> HttpResponse:
+        seen.append(current_unit.get())
+        seen.append(sys.get_coroutine_origin_tracking_depth())
+        return HttpResponse("ok")
+
+    middleware = AsyncGuardMiddleware(view)
+    assert middleware(RequestFactory().get("/s")).status_code == 200
+    request_unit, depth = seen
+    assert request_unit.label == "GET /s" and not request_unit.is_async
+    assert depth >= coroutines.TRAMPOLINE_DEPTH
+    assert current_unit.get() is None and sys.get_coroutine_origin_tracking_depth() == 0
+    settings.ASYNC_GUARD = {"MODE": "off"}
+    seen.clear()
+    assert middleware(RequestFactory().get("/s")).status_code == 200
+    assert seen == [None, 0]
+    settings.ASYNC_GUARD = {"MODE": "warn"}
+    seen.clear()
+    sys.set_coroutine_origin_tracking_depth(30)  # asyncio debug mode's, say: left alone
+    try:
+        middleware(RequestFactory().get("/s"))
+        assert seen[1] == 30 and sys.get_coroutine_origin_tracking_depth() == 30
+    finally:
+        sys.set_coroutine_origin_tracking_depth(0)
+    assert guard_events == []
+
+
+def test_sync_middleware_in_a_running_loop_reports_agr104(guard_events):
+    async def serve() -> int:
+        middleware = AsyncGuardMiddleware(lambda request: HttpResponse("ok"))
+        return middleware(RequestFactory().get("/in-loop")).status_code
+
+    assert asyncio.run(serve()) == 200
+    assert codes(guard_events) == ["AGR104"]
+    assert guard_events[0]["unit"] == "GET /in-loop"
+    assert current_unit.get() is None
+
+
 def test_async_middleware_paths(settings, guard_events):
     async def ok(request: HttpRequest) -> HttpResponse:
         return HttpResponse("ok")
