@@ -1,12 +1,17 @@
 """The Celery hook: every task is a unit of work.
 
 Connected from ``AppConfig.ready()`` when Celery is importable; ``install(app)``
-does the same explicitly. ``task_prerun`` starts a sync unit on the worker
-thread that runs the task (prefork and solo: the child's main thread; threads:
-each pool thread), ``task_failure`` diagnoses the exception, ``task_postrun``
-ends the unit. Celery catches exceptions raised in signal handlers and logs
-them, so in ``raise`` mode an end-of-task event is a logged error, not a
-failed task.
+does the same explicitly. A task is a sync unit on the thread that runs it
+(prefork and solo: the child's main thread; threads: each pool thread).
+
+In a worker, ``worker_init`` wraps every task's ``run`` so that it starts and
+ends its own unit (:func:`name_task`): an exception is diagnosed there, and in
+``raise`` mode an end-of-task event fails the task. Elsewhere (``.apply()``
+and eager mode in a process that started no worker), ``task_prerun`` starts
+the unit, ``task_failure`` diagnoses the exception and ``task_postrun`` ends
+it; Celery catches exceptions raised in signal handlers and logs them, so
+there an end-of-task event in ``raise`` mode is a logged error, not a failed
+task.
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ from celery import signals
 from async_guard.errors import AsyncGuardError
 from async_guard.runtime import coroutines, events
 from async_guard.runtime.frames import Where
-from async_guard.runtime.state import current_unit
 from async_guard.runtime.unit import Entered, begin, end, escaped
 
 _running: dict[str, list[Entered]] = {}
@@ -52,37 +56,84 @@ def disconnect() -> None:
 
 @events.guarded("celery worker_init")
 def on_worker_init(sender: Any = None, **kwargs: Any) -> None:
-    """Name the worker's tasks before it builds their tracers (every pool)."""
+    """Make every task of the worker a unit by itself, before the worker builds its tracers.
+
+    Each task's ``run`` then starts and ends its own unit (:func:`name_task`),
+    and the per-task signal handlers are disconnected: Celery calls every
+    receiver of ``task_prerun`` and ``task_postrun`` with a fresh dict of
+    keyword arguments, at every task, which cost the worker more than the
+    unit itself. Should a task resist wrapping, the handlers stay.
+    """
     app = getattr(sender, "app", None)
-    if app is not None:
-        for task in list(app.tasks.values()):
-            name_task(task)
+    if app is None:
+        return
+    if all([name_task(task) for task in list(app.tasks.values())]):
+        signals.task_prerun.disconnect(dispatch_uid="async_guard.prerun")
+        signals.task_failure.disconnect(dispatch_uid="async_guard.failure")
+        signals.task_postrun.disconnect(dispatch_uid="async_guard.postrun")
 
 
-def name_task(task: Any) -> None:
-    """Run the task's body under its unit's trampoline frame (AGR106 attribution).
+def name_task(task: Any) -> bool:
+    """Make ``task.run`` start and end the task's unit itself; whether the task has one now.
 
-    Celery calls the task function straight from its tracer, with no frame of
-    the guard in between; without one, a coroutine the task leaves unawaited
-    can only be traced back to its task through the origin's length, which a
-    shallow stack (the threads pool) cuts short.
+    The body runs under the unit's trampoline frame (AGR106 attribution):
+    Celery calls the task function straight from its tracer, and without a
+    frame of the guard in between, a coroutine the task leaves unawaited can
+    only be traced back to its task through the origin's length, which a
+    shallow stack (the threads pool) cuts short. The unit covers the task's
+    body: in raise mode an end-of-task event (a loop left open) fails the
+    task with ``AsyncGuardError``, as a query refused during it does.
     """
     run = getattr(task, "run", None)
-    if run is None or getattr(run, NAMED_MARK, False):
-        return
+    if run is None:
+        return False
+    if getattr(run, NAMED_MARK, False):
+        return True
+    is_coroutine = coroutine_task(task)
+    name = getattr(task, "name", None) or repr(task)
 
     @functools.wraps(run)
     def named_run(*args: Any, **kwargs: Any) -> Any:
-        unit = current_unit.get()
-        if unit is None:
+        try:
+            entered = begin("task", f"{name}[{_task_id(task)}]", False, True)
+        except AsyncGuardError:
+            raise
+        except Exception as exc:
+            events.internal_error("celery task start", exc)
+            entered = None
+        if entered is None:
             return run(*args, **kwargs)
-        return coroutines.run_as(unit, run, *args, **kwargs)
+        unit = entered[0]
+        try:
+            result = coroutines.TRAMPOLINES[unit.slot or 0](run, *args, **kwargs)
+        except BaseException as exc:
+            end(entered, exc)
+            raise
+        # An async def, or a plain def that returns a coroutine: it never runs.
+        if is_coroutine or (result is not None and asyncio.iscoroutine(result)):
+            _report_returned_coroutine(unit, task)
+        end(entered)
+        return result
 
     setattr(named_run, NAMED_MARK, True)
-    if coroutine_task(task):
+    if is_coroutine:
         # Still an async def to anyone who asks (the AGR105 check and W005 included).
         markcoroutinefunction(named_run)
     task.run = named_run
+    return True
+
+
+@events.guarded("celery task end")
+def _report_returned_coroutine(unit: Any, task: Any) -> None:
+    _report_coroutine_task(unit, task)
+
+
+def _task_id(task: Any) -> Any:
+    """The running task's id, from Celery's request of the call (``None`` for a direct call)."""
+    try:
+        return task.request.id
+    except Exception:
+        return None
 
 
 NAMED_MARK = "_async_guard_named"
@@ -139,9 +190,10 @@ def on_task_prerun(
     # arguments is a measurable part of their cost. The same guard, inline.
     try:
         task = task if task is not None else sender
+        if getattr(getattr(task, "run", None), NAMED_MARK, False):
+            return  # its run() is the unit
         name = getattr(task, "name", None) or repr(task)
-        named = getattr(getattr(task, "run", None), NAMED_MARK, False)
-        entered = begin("task", f"{name}[{task_id}]", False, named)
+        entered = begin("task", f"{name}[{task_id}]", False)
         if entered is None:
             return
         with _lock:

@@ -195,13 +195,14 @@ EVENTS: tuple[EventDoc, ...] = (
                 async_to_sync(_sync_positions)()
         """,
         detection="""
-            Detected at `task_prerun` from the task function itself (with a result
-            backend the task fails with `EncodeError` before `task_postrun` could see the
-            coroutine), and for views from Django's "returned an unawaited coroutine"
-            error. `manage.py check` reports such Celery tasks too (`async_guard.W005`).
-            An `async def` task of `django.tasks` is not an event: the framework runs it
-            itself. The event is only logged, even in raise mode: it is detected in a
-            signal handler, where raising cannot reach your code.
+            Detected from the task function itself: in a worker when the task's `run`
+            returns, before Celery stores the result (with a result backend, storing the
+            coroutine fails with `EncodeError`); outside a worker at `task_prerun`. For
+            views it comes from Django's "returned an unawaited coroutine" error.
+            `manage.py check` reports such Celery tasks too (`async_guard.W005`). An
+            `async def` task of `django.tasks` is not an event: the framework runs it
+            itself. The event is only logged, even in raise mode: the coroutine is made
+            by then, and raising would not make it run.
         """,
     ),
     EventDoc(

@@ -107,12 +107,24 @@ def leave_pending() -> None:
     _pending.append(programs.fetch_quote())
 
 
-def test_named_task_attributes_a_late_coroutine_to_itself(guard_events):
+@pytest.fixture
+def worker_started():
+    """What ``worker_init`` does to this module's app; the per-task handlers come back after."""
     from types import SimpleNamespace
 
     from async_guard import celery as hook
 
     hook.on_worker_init(sender=SimpleNamespace(app=app))
+    try:
+        yield hook
+    finally:
+        hook.connect()
+
+
+def test_named_task_attributes_a_late_coroutine_to_itself(worker_started, guard_events):
+    from types import SimpleNamespace
+
+    hook = worker_started
     hook.on_worker_init(sender=SimpleNamespace(app=app))  # idempotent
     assert getattr(leave_pending.run, hook.NAMED_MARK)
     assert hook.coroutine_task(async_task)
@@ -128,3 +140,72 @@ def test_named_task_attributes_a_late_coroutine_to_itself(guard_events):
     assert codes(guard_events) == ["AGR106"]
     assert guard_events[0]["unit"] == f"runtime.leave_pending[{result.id}]"
     assert guard_events[0]["where"]["function"] == "leave_pending"
+
+
+def test_in_a_worker_each_task_is_its_own_unit_without_the_signals(worker_started, guard_events):
+    from celery import signals
+
+    hook = worker_started
+    for signal, handler in (
+        (signals.task_prerun, hook.on_task_prerun),
+        (signals.task_postrun, hook.on_task_postrun),
+        (signals.task_failure, hook.on_task_failure),
+    ):
+        assert all(ref() is not handler for _key, ref, *_ in signal.receivers)
+    result = bad_save.apply(args=("w1",))
+    assert result.successful()
+    assert codes(guard_events) == ["AGR101", "AGR107"]
+    assert guard_events[0]["unit"] == f"runtime.bad_save[{result.id}]"
+    guard_events.clear()
+    assert sync_orm_in_async.apply().failed()
+    assert codes(guard_events) == ["AGR108"]
+    guard_events.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        async_task.apply()
+        gc.collect()
+    assert codes(guard_events) == ["AGR105", "AGR106"]
+    assert guard_events[0]["where"]["function"] == "async_task"
+    guard_events.clear()
+    assert returns_a_coroutine.apply().successful()
+    assert codes(guard_events)[:1] == ["AGR105"]
+
+
+@app.task(name="runtime.loop_left_open", shared=False)
+def loop_left_open() -> None:
+    _loops.append(asyncio.new_event_loop())
+
+
+@app.task(name="runtime.returns_a_coroutine", shared=False)
+def returns_a_coroutine():  # type: ignore[no-untyped-def]
+    coroutine = programs.fetch_quote()
+    coroutine.close()  # closed, so no AGR106: only what Celery got back counts
+    return coroutine
+
+
+_loops: list = []
+
+
+def test_in_a_worker_raise_mode_fails_the_task_at_its_end(worker_started, raise_mode):
+    from async_guard.errors import AsyncGuardError
+
+    try:
+        result = loop_left_open.apply()
+    finally:
+        for loop in _loops:
+            loop.close()
+        _loops.clear()
+    assert result.failed()
+    assert isinstance(result.result, AsyncGuardError) and result.result.code == "AGR102"
+
+
+def test_a_task_that_cannot_be_wrapped_keeps_the_signals(guard_events):
+    from types import SimpleNamespace
+
+    from celery import signals
+
+    from async_guard import celery as hook
+
+    before = len(signals.task_prerun.receivers)
+    hook.on_worker_init(sender=SimpleNamespace(app=SimpleNamespace(tasks={"x": object()})))
+    assert len(signals.task_prerun.receivers) == before
