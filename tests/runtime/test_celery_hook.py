@@ -57,13 +57,17 @@ def test_async_to_sync_task_is_silent(guard_events):
     assert guard_events == []
 
 
-def test_async_def_task_is_caught_at_prerun(guard_events):
+def assert_async_task_is_caught(guard_events):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         async_task.apply()
         gc.collect()
     assert codes(guard_events) == ["AGR105", "AGR106"]
     assert guard_events[0]["where"]["function"] == "async_task"
+
+
+def test_async_def_task_is_caught_at_prerun(guard_events):
+    assert_async_task_is_caught(guard_events)
 
 
 def test_failure_is_diagnosed(guard_events):
@@ -160,12 +164,7 @@ def test_in_a_worker_each_task_is_its_own_unit_without_the_signals(worker_starte
     assert sync_orm_in_async.apply().failed()
     assert codes(guard_events) == ["AGR108"]
     guard_events.clear()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        async_task.apply()
-        gc.collect()
-    assert codes(guard_events) == ["AGR105", "AGR106"]
-    assert guard_events[0]["where"]["function"] == "async_task"
+    assert_async_task_is_caught(guard_events)
     guard_events.clear()
     assert returns_a_coroutine.apply().successful()
     assert codes(guard_events)[:1] == ["AGR105"]
