@@ -6,7 +6,8 @@ does the same explicitly. A task is a sync unit on the thread that runs it
 
 In a worker, ``worker_init`` wraps every task's ``run`` so that it starts and
 ends its own unit (:func:`name_task`): an exception is diagnosed there, and in
-``raise`` mode an end-of-task event fails the task. Elsewhere (``.apply()``
+``raise`` mode an end-of-task event fails the task. Once the worker is up
+(:func:`on_worker_started`), the per-task signal handlers are dropped. Elsewhere (``.apply()``
 and eager mode in a process that started no worker), ``task_prerun`` starts
 the unit, ``task_failure`` diagnoses the exception and ``task_postrun`` ends
 it; Celery catches exceptions raised in signal handlers and logs them, so
@@ -42,6 +43,8 @@ def install(app: object = None) -> None:
 
 def connect() -> None:
     signals.worker_init.connect(on_worker_init, dispatch_uid="async_guard.worker_init", weak=False)
+    for signal in (signals.worker_process_init, signals.worker_ready):
+        signal.connect(on_worker_started, dispatch_uid="async_guard.worker_started", weak=False)
     signals.task_prerun.connect(on_task_prerun, dispatch_uid="async_guard.prerun", weak=False)
     signals.task_failure.connect(on_task_failure, dispatch_uid="async_guard.failure", weak=False)
     signals.task_postrun.connect(on_task_postrun, dispatch_uid="async_guard.postrun", weak=False)
@@ -49,28 +52,48 @@ def connect() -> None:
 
 def disconnect() -> None:
     signals.worker_init.disconnect(dispatch_uid="async_guard.worker_init")
-    signals.task_prerun.disconnect(dispatch_uid="async_guard.prerun")
-    signals.task_failure.disconnect(dispatch_uid="async_guard.failure")
-    signals.task_postrun.disconnect(dispatch_uid="async_guard.postrun")
+    signals.worker_process_init.disconnect(dispatch_uid="async_guard.worker_started")
+    signals.worker_ready.disconnect(dispatch_uid="async_guard.worker_started")
+    _disconnect_per_task()
 
 
 @events.guarded("celery worker_init")
 def on_worker_init(sender: Any = None, **kwargs: Any) -> None:
-    """Make every task of the worker a unit by itself, before the worker builds its tracers.
-
-    Each task's ``run`` then starts and ends its own unit (:func:`name_task`),
-    and the per-task signal handlers are disconnected: Celery calls every
-    receiver of ``task_prerun`` and ``task_postrun`` with a fresh dict of
-    keyword arguments, at every task, which cost the worker more than the
-    unit itself. Should a task resist wrapping, the handlers stay.
-    """
+    """Make every task of the worker a unit by itself, before the worker builds its tracers."""
     app = getattr(sender, "app", None)
     if app is None:
         return
-    if all([name_task(task) for task in list(app.tasks.values())]):
-        signals.task_prerun.disconnect(dispatch_uid="async_guard.prerun")
-        signals.task_failure.disconnect(dispatch_uid="async_guard.failure")
-        signals.task_postrun.disconnect(dispatch_uid="async_guard.postrun")
+    for task in list(app.tasks.values()):
+        name_task(task)
+    if app not in _worker_apps:
+        _worker_apps.append(app)
+
+
+# The apps whose worker started in this process.
+_worker_apps: list[Any] = []
+
+
+@events.guarded("celery worker start")
+def on_worker_started(sender: Any = None, **kwargs: Any) -> None:
+    """Once the worker's tracers are built: drop the per-task handlers if every task is a unit.
+
+    Celery calls every receiver of ``task_prerun`` and ``task_postrun`` with a
+    fresh dict of keyword arguments, at every task, which cost a worker more
+    than the unit itself; a task whose ``run`` starts its own unit needs
+    neither. Sent in each process that runs tasks (``worker_process_init`` in
+    a prefork child and the solo pool, ``worker_ready`` in the main process),
+    after the tracers are built: a task registered since then, or one that
+    resisted wrapping, keeps the handlers for all.
+    """
+    tasks = [task for app in _worker_apps for task in list(app.tasks.values())]
+    if tasks and all(getattr(getattr(task, "run", None), NAMED_MARK, False) for task in tasks):
+        _disconnect_per_task()
+
+
+def _disconnect_per_task() -> None:
+    signals.task_prerun.disconnect(dispatch_uid="async_guard.prerun")
+    signals.task_failure.disconnect(dispatch_uid="async_guard.failure")
+    signals.task_postrun.disconnect(dispatch_uid="async_guard.postrun")
 
 
 def name_task(task: Any) -> bool:

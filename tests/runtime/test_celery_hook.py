@@ -119,10 +119,12 @@ def worker_started():
     from async_guard import celery as hook
 
     hook.on_worker_init(sender=SimpleNamespace(app=app))
+    hook.on_worker_started()
     try:
         yield hook
     finally:
         hook.connect()
+        hook._worker_apps.clear()
 
 
 def test_named_task_attributes_a_late_coroutine_to_itself(worker_started, guard_events):
@@ -198,13 +200,33 @@ def test_in_a_worker_raise_mode_fails_the_task_at_its_end(worker_started, raise_
     assert isinstance(result.result, AsyncGuardError) and result.result.code == "AGR102"
 
 
-def test_a_task_that_cannot_be_wrapped_keeps_the_signals(guard_events):
+@pytest.mark.parametrize("late", ["unwrappable", "registered after worker_init"])
+def test_a_task_without_its_own_unit_keeps_the_signals(late):
     from types import SimpleNamespace
 
     from celery import signals
 
     from async_guard import celery as hook
 
+    late_app = Celery("async-guard-late-task", set_as_current=False)
+
+    @late_app.task(name="late.first", shared=False)
+    def first() -> None:
+        pass
+
+    if late == "unwrappable":
+        late_app.tasks["late.odd"] = SimpleNamespace(name="late.odd")
+    hook.on_worker_init(sender=SimpleNamespace(app=late_app))
+    if late != "unwrappable":
+
+        @late_app.task(name="late.second", shared=False)
+        def second() -> None:
+            pass
+
     before = len(signals.task_prerun.receivers)
-    hook.on_worker_init(sender=SimpleNamespace(app=SimpleNamespace(tasks={"x": object()})))
-    assert len(signals.task_prerun.receivers) == before
+    try:
+        hook.on_worker_started()
+        assert len(signals.task_prerun.receivers) == before
+        assert getattr(first.run, hook.NAMED_MARK)
+    finally:
+        hook._worker_apps.clear()
