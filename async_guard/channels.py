@@ -82,26 +82,10 @@ def connection_label(scope: Scope) -> str:
 
 
 def message_label(consumer: Any, message: Any) -> str:
-    """``"ChatConsumer.chat_message /ws/chat/"``: the handler ``dispatch`` picks, and the path.
-
-    Kept on the consumer by message type: a connection's consumer handles the
-    same few types over and over, and this is on the path of every message.
-    """
-    labels: dict[Any, str] | None = consumer.__dict__.get(_LABELS)
-    if labels is None:
-        labels = consumer.__dict__[_LABELS] = {}
-    kind = message.get("type", "")
-    label = labels.get(kind)
-    if label is None:
-        handler = str(kind).replace(".", "_")
-        scope = getattr(consumer, "scope", None) or {}
-        label = f"{type(consumer).__name__}.{handler} {scope.get('path', '')}".rstrip()
-        if len(labels) < 64:  # a consumer fed ever new types keeps only its first labels
-            labels[kind] = label
-    return label
-
-
-_LABELS = "_async_guard_labels"
+    """``"ChatConsumer.chat_message /ws/chat/"``: the handler ``dispatch`` picks, and the path."""
+    handler = str(message.get("type", "")).replace(".", "_")
+    scope = getattr(consumer, "scope", None) or {}
+    return f"{type(consumer).__name__}.{handler} {scope.get('path', '')}".rstrip()
 
 
 def start(kind: str, is_async: bool, label: Callable[..., str], *args: Any) -> Entered | None:
