@@ -52,14 +52,7 @@ class AsyncGuardMiddleware:
             end(entered, exc)
             raise
         leave(entered)
-        try:  # check_when_closed(unit, response), inline: every sync request
-            if unit._loops or unit._connections:
-                finish_when_closed(unit, response)
-            else:
-                unit.waiting = _weakref(response)
-                unit.when_pending = finish_when_closed
-        except Exception as exc:
-            events.internal_error("response close hook", exc)
+        check_when_closed(unit, response)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
@@ -78,9 +71,6 @@ class AsyncGuardMiddleware:
     async def _respond(self, request: HttpRequest) -> HttpResponseBase:
         response: Awaitable[HttpResponseBase] = self.get_response(request)
         return await response
-
-
-_weakref = weakref.ref
 
 
 def check_when_closed(unit: Unit, response: HttpResponseBase) -> None:

@@ -109,7 +109,7 @@ def count_instructions(op: str, variant: str, count: int) -> int:
         "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
         sys.executable, __file__, "--child", op, variant, str(count),
     ]  # fmt: skip
-    # One hash seed for every process: string hashing otherwise changes the
+    # String-hash randomization off for every process: string hashing otherwise changes the
     # paths dicts and sets take, by a few thousand instructions per operation.
     env = {
         **os.environ,

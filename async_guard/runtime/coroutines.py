@@ -56,10 +56,10 @@ TRAMPOLINE_DEPTH = 48
 PREFIX = "_async_guard_unit_"
 
 # The last NAMED tracking units by slot, and the last RING by slot % RING.
-# ``next(slots)`` is atomic under the GIL.
+# ``next(_slots)`` is atomic under the GIL.
 recent: list[Unit | None] = [None] * NAMED
 by_length: list[Unit | None] = [None] * RING
-slots = itertools.cycle(range(NAMED))
+_slots = itertools.cycle(range(NAMED))
 
 
 def _trampolines(trampoline: Callable[..., Any]) -> tuple[Callable[..., Any], ...]:
@@ -148,7 +148,7 @@ last_unit = threading.local()
 def slot_of(unit: Unit) -> int:
     slot = unit.slot
     if slot is None:
-        slot = unit.slot = next(slots)
+        slot = unit.slot = next(_slots)
         recent[slot] = unit
         by_length[slot % RING] = unit
     return slot
@@ -162,7 +162,7 @@ def start_tracking(unit: Unit, named: bool = False) -> int | None:
     """
     slot = unit.slot
     if slot is None:  # slot_of(unit), inline: this runs on every request and task
-        slot = unit.slot = next(slots)
+        slot = unit.slot = next(_slots)
         recent[slot] = unit
         by_length[slot % RING] = unit
     previous = _get_depth()

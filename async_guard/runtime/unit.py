@@ -28,14 +28,6 @@ from asgiref.sync import SyncToAsync, iscoroutinefunction
 from async_guard import conf
 from async_guard.errors import AsyncGuardError
 from async_guard.runtime import coroutines, db, diagnosis, events, loops
-from async_guard.runtime.coroutines import (
-    ORIGIN_DEPTH,
-    RING,
-    TRAMPOLINE_DEPTH,
-    by_length,
-    recent,
-    slots,
-)
 from async_guard.runtime.state import OUTER_PENDING, Unit, current_unit
 
 Entered = tuple[Unit, Token[Unit | None]]
@@ -83,13 +75,7 @@ def begin(
                     "blocking calls stall the loop; call it through sync_to_async from async "
                     "code, or make it async",
                 )
-            # coroutines.start_tracking(unit, named), inline: every request and task.
-            slot = unit.slot = next(slots)
-            recent[slot] = by_length[slot % RING] = unit
-            previous = _get_depth()
-            if previous < ORIGIN_DEPTH:
-                _set_depth((TRAMPOLINE_DEPTH if named else ORIGIN_DEPTH) + slot % RING)
-                unit.origin_depth = previous
+            unit.origin_depth = coroutines.start_tracking(unit, named)
         return unit, _set_unit(unit)
     except AsyncGuardError:
         raise
@@ -100,7 +86,6 @@ def begin(
 
 _set_unit = current_unit.set
 _get_running_loop = asyncio._get_running_loop
-_get_depth = sys.get_coroutine_origin_tracking_depth
 _set_depth = sys.set_coroutine_origin_tracking_depth
 _thread_sensitive_context = SyncToAsync.thread_sensitive_context
 

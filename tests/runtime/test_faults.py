@@ -53,7 +53,7 @@ def test_database_watch_fault_lets_the_query_run(monkeypatch, caplog):
     ("target", "hook"),
     [
         ("async_guard.runtime.unit.Unit", "unit start"),
-        ("async_guard.middleware._weakref", "response close hook"),
+        ("async_guard.runtime.state.Unit.after", "response close hook"),
     ],
 )
 def test_request_unit_fault_lets_the_request_run(monkeypatch, caplog, target, hook):
