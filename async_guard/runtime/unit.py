@@ -104,7 +104,7 @@ def leave(entered: Entered) -> None:
         if unit.origin_depth is not None:
             _set_depth(unit.origin_depth)
             unit.origin_depth = None
-        coroutines.last_unit.unit = unit
+        coroutines.release(unit)
     except Exception as exc:
         events.internal_error("unit leave", exc)
 

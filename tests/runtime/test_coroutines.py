@@ -10,6 +10,14 @@ from tests.runtime import programs
 from tests.runtime.conftest import codes
 
 
+def _collect_quietly(kept: list[object]) -> None:
+    """Drop the kept coroutines and collect them, without Python's own warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        kept.clear()
+        gc.collect()
+
+
 def test_never_awaited_inside_the_unit(guard_events):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -32,10 +40,7 @@ def test_collected_after_the_unit_is_attributed_to_the_unit_that_made_it(guard_e
         kept.append(programs.fetch_quote())
     with async_guard.watch("innocent-async"):
         pass
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        kept.clear()
-        gc.collect()
+    _collect_quietly(kept)
     assert codes(guard_events) == ["AGR106"]
     assert guard_events[0]["unit"] == "maker"
     assert guard_events[0]["where"]["function"] == (
@@ -57,7 +62,7 @@ def test_collected_inside_a_later_unit_is_attributed_to_the_maker(guard_events):
 def test_outside_any_unit_nothing_is_reported(guard_events):
     from async_guard.runtime import coroutines
 
-    coroutines.last_unit.unit = None
+    coroutines.last_unit.slot = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         programs.fetch_quote()
@@ -102,3 +107,52 @@ def test_shallow_origin_is_not_decoded():
         cr_origin = (("/app/x.py", 3, "f"), ("/app/x.py", 9, "<module>"))
 
     assert coroutines.creator(Shallow()) is None
+
+
+def test_an_ended_unit_leaves_its_label_in_the_ring_not_itself(guard_events):
+    """The ring keeps what a late event needs; the unit is revived once, for every late one."""
+    import weakref
+
+    from async_guard.runtime import coroutines
+
+    kept = []
+    with async_guard.watch("maker") as block:
+        for _ in range(2):
+            kept.append(programs.fetch_quote())
+        made = coroutines.creator(kept[0])
+    assert made is not None and made.label == "maker"
+    slot = made.slot
+    assert slot is not None
+    ended = weakref.ref(made)
+    del made, block
+    gc.collect()
+    place = coroutines.recent[slot]
+    assert ended() is None, "the ring must not keep a unit that ended with no event"
+    assert place.unit is None and place.label == "maker" and place.kind == "watch"
+    _collect_quietly(kept)
+    # Both were made on one line: one event for the revived unit, as for the live one.
+    assert codes(guard_events) == ["AGR106"]
+    assert guard_events[0]["unit"] == "maker"
+    assert place.unit is not None and place.unit.label == "maker"
+
+
+def test_a_unit_with_an_event_keeps_its_place(guard_events):
+    from async_guard.runtime import coroutines
+
+    kept = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with async_guard.watch("noisy"):
+            for _ in range(2):
+                coroutine = programs.fetch_quote()
+                if kept:
+                    del coroutine  # dropped: the unit's first event
+                else:
+                    kept.append(coroutine)
+            unit = coroutines.creator(kept[0])
+        assert unit is not None and unit.slot is not None
+        assert coroutines.recent[unit.slot].unit is unit
+        kept.clear()
+        gc.collect()
+    # The kept one was made on the dropped one's line: the unit logged it already.
+    assert codes(guard_events) == ["AGR106"]

@@ -283,7 +283,7 @@ def test_a_slot_is_taken_once():
     fresh = Unit("watch", "slot", is_async=False)
     slot = coroutines.slot_of(fresh)
     assert coroutines.slot_of(fresh) == slot
-    assert coroutines.recent[slot] is fresh
+    assert coroutines.recent[slot].unit is fresh
 
 
 def test_faults_in_leave_and_in_the_close_hook_are_logged(caplog):
