@@ -247,6 +247,12 @@ EVENTS: tuple[EventDoc, ...] = (
               16. Exact when fewer than 16 units started since and the creating stack was
               deeper than the depth asked for.
 
+            When a unit ends with no event, its place in the ring keeps its label, kind
+            and owner thread rather than the unit itself, and a late coroutine's event is
+            logged for a unit rebuilt from them (once per place, so that two late
+            coroutines from one line are one event, as they would have been while it ran).
+            A unit that has logged an event keeps its place as it is.
+
             A coroutine whose creator cannot be decoded is attributed to the unit running
             when it is collected (or the last one its thread ran). A never-awaited
             coroutine created in async code is attributed the same way. The event is
