@@ -115,6 +115,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
 def report(item: pytest.Item, recorded: list[dict[str, Any]], *, failed: bool) -> None:
     """Fail the test for the events it fired; beside its own failure if it already failed."""
     __tracebackhide__ = True
+    recorded = [event for event in recorded if not of_another_test(event, item.nodeid)]
     if not recorded or FIXTURE in getattr(item, "fixturenames", ()):
         return
     text = describe(recorded, item.config.rootpath)
@@ -122,6 +123,17 @@ def report(item: pytest.Item, recorded: list[dict[str, Any]], *, failed: bool) -
         item.add_report_section("call", "async_guard events", text)
         return
     pytest.fail(text, pytrace=False)
+
+
+def of_another_test(event: dict[str, Any], nodeid: str) -> bool:
+    """An earlier test's dropped coroutine, collected by Python during this one.
+
+    Each test's unit collects only the young generations (see
+    :mod:`async_guard.pytest_unit`): a cycle that has aged past them is found
+    later, and its event names the test that made it. It is logged; failing
+    this test for it would blame the wrong one.
+    """
+    return event.get("unit_kind") == "test" and event.get("unit") != nodeid
 
 
 def describe(recorded: list[dict[str, Any]], root: Path) -> str:

@@ -48,7 +48,10 @@ from async_guard.runtime import events
 from async_guard.runtime.frames import Where, is_user_file
 from async_guard.runtime.state import Unit, current_unit
 
-ORIGIN_DEPTH = 4
+# Past asyncio debug mode's own depth (10; IsolatedAsyncioTestCase runs every
+# test in debug mode): an origin it recorded is never read as one of ours, and
+# a unit started there tracks at its own depth, deeper than asyncio's.
+ORIGIN_DEPTH = 11
 RING = 16
 NAMED = 256
 # Deep enough to reach a trampoline under a Django view or a bridged coroutine.
@@ -131,7 +134,7 @@ def _trampoline_tracking(
 ) -> Any:
     previous = get_depth()
     if previous >= floor:
-        return func(*args)  # someone (asyncio debug mode) already tracks: leave it be
+        return func(*args)  # someone already tracks deeper: leave it be
     set_depth(depth)
     try:
         return func(*args)
@@ -223,7 +226,7 @@ def start_tracking(unit: Unit, named: bool = False) -> int | None:
         by_length[slot % RING] = slot
     previous = _get_depth()
     if previous >= ORIGIN_DEPTH:
-        return None  # someone (asyncio debug mode) already tracks: leave it be
+        return None  # someone already tracks deeper: leave it be
     # A named unit whose trampoline ends up out of reach (a tracer built
     # before the task was named) still has the length channel.
     _set_depth((TRAMPOLINE_DEPTH if named else ORIGIN_DEPTH) + slot % RING)

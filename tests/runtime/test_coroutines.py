@@ -156,3 +156,21 @@ def test_a_unit_with_an_event_keeps_its_place(guard_events):
         gc.collect()
     # The kept one was made on the dropped one's line: the unit logged it already.
     assert codes(guard_events) == ["AGR106"]
+
+
+def test_an_asyncio_debug_origin_is_not_read_as_a_slot():
+    """asyncio debug mode (every IsolatedAsyncioTestCase) records origins at its own depth."""
+    import asyncio.constants
+
+    from async_guard.runtime import coroutines
+
+    for n in range(coroutines.RING):  # every length channel names some unit
+        with async_guard.watch(f"filler-{n}"):
+            pass
+
+    class DebugOrigin:
+        cr_origin = tuple(
+            ("/app/x.py", line, f"f{line}") for line in range(asyncio.constants.DEBUG_STACK_DEPTH)
+        )
+
+    assert coroutines.creator(DebugOrigin()) is None

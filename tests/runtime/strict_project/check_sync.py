@@ -1,6 +1,7 @@
 """Sync tests. test_bad_<code>_* must fail in strict mode with that event; test_good_* pass."""
 
 import asyncio
+import gc
 
 import pytest
 from django.contrib.auth.models import Group
@@ -43,6 +44,32 @@ def test_bad_agr106_dropped():
 def test_bad_agr106_in_a_cycle():
     holder = [signup.fetch_quote()]
     holder.append(holder)
+
+
+def test_bad_agr106_in_an_aged_cycle():
+    holder = [signup.fetch_quote()]
+    holder.append(holder)
+    # Python collects its middle generation while these are made: the cycle,
+    # alive then, moves to the oldest, which only a full collection looks at.
+    made = [[] for _ in range(30_000)]
+    del holder
+    assert len(made) == 30_000
+
+
+_aged: list[object] = []
+
+
+def test_good_keeps_a_coroutine_past_its_end():
+    # No event here: the coroutine is alive when the test ends.
+    holder = [signup.fetch_quote()]
+    holder.append(holder)
+    _aged.append(holder)
+
+
+def test_good_not_failed_for_an_earlier_tests_coroutine():
+    # The cycle above is collected here; its event names the test that made it.
+    _aged.clear()
+    gc.collect()
 
 
 def test_good_awaited():
