@@ -191,7 +191,7 @@ def ended(entered: Entered, exc: BaseException | None, aging: int) -> None:
     is their count when it started): only then does a cycle it made need a
     full collection to be found. A full collection at every test walks the
     whole heap each time: on Django REST framework's 1,600 short tests it
-    took 182 s where the suite alone took 7 s.
+    took 156 s where the suite alone took 8 s.
     """
     __tracebackhide__ = True
     try:
