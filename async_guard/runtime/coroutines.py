@@ -193,11 +193,13 @@ def release(unit: Unit) -> None:
         return
     place = recent[slot]
     if place.unit is unit:
-        place.unit = None
+        # The record first: a thread reading the place in between must not
+        # find no unit beside an earlier unit's label.
         place.kind = unit.kind
         place.label = unit.label
         place.is_async = unit.is_async
         place.owner_ident = unit.owner_ident
+        place.unit = None
 
 
 def unit_at(slot: int | None) -> Unit | None:
