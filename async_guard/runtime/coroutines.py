@@ -65,8 +65,8 @@ class Slot:
     Why not keep the unit itself: a request's unit, kept for ``NAMED`` more
     units, is freed long after, from memory no longer in the processor's
     caches, and the next unit is made in that same cold memory. Measured on a
-    minimal Django view, that cost about a third of all the guard adds to a
-    request. A place the ring reuses stays warm, and the label it keeps is
+    minimal Django view, that cost 1.5 to 2 µs of the 8 µs the guard added to
+    a request. A place the ring reuses stays warm, and the label it keeps is
     all the unit that ended had to say.
     """
 
@@ -222,10 +222,8 @@ def start_tracking(unit: Unit, named: bool = False) -> int | None:
     names it; else the depth itself encodes the slot.
     """
     slot = unit.slot
-    if slot is None:  # slot_of(unit), inline: this runs on every request and task
-        slot = unit.slot = next(_slots)
-        recent[slot].unit = unit
-        by_length[slot % RING] = slot
+    if slot is None:
+        slot = slot_of(unit)
     previous = _get_depth()
     if previous >= ORIGIN_DEPTH:
         return None  # someone already tracks deeper: leave it be
