@@ -44,15 +44,25 @@ def hide_guard_frames() -> None:
     global _modules_seen
     # Once for every module imported since: walking sys.modules at each test
     # was most of what strict mode cost a test on a suite of 1,600 short ones.
-    if len(sys.modules) == _modules_seen:
+    # The count alone would miss a module removed and another imported in
+    # between; the newest entry (sys.modules keeps insertion order) tells.
+    seen = _modules_state()
+    if seen == _modules_seen:
         return
     for name, module in tuple(sys.modules.items()):
         if (name == "async_guard" or name.startswith("async_guard.")) and module is not None:
             vars(module)["__tracebackhide__"] = True
-    _modules_seen = len(sys.modules)
+    _modules_seen = seen
 
 
-_modules_seen = 0
+def _modules_state() -> tuple[int, str | None, int]:
+    """How many modules are imported, and the newest one's name and identity."""
+    modules = sys.modules
+    newest = next(reversed(modules), None)
+    return len(modules), newest, id(modules.get(newest)) if newest is not None else 0
+
+
+_modules_seen: tuple[int, str | None, int] = (0, None, 0)
 
 
 @contextlib.contextmanager

@@ -444,3 +444,19 @@ def test_an_event_with_no_place_or_a_place_outside_the_project_is_described(tmp_
     )
     assert "AGR106\n    coroutine f was never awaited\n" in text
     assert "AGR101 at /elsewhere/app.py:3 in f\n    query\n" in text
+
+
+def test_a_guard_module_imported_as_another_is_removed_still_gets_hidden(monkeypatch) -> None:
+    # The number of imported modules stays the same: one removed, one imported.
+    import types
+
+    from async_guard import pytest_unit
+
+    placeholder = types.ModuleType("tests._removed_between_two_tests")
+    monkeypatch.setitem(sys.modules, placeholder.__name__, placeholder)
+    pytest_unit.hide_guard_frames()
+    monkeypatch.delitem(sys.modules, placeholder.__name__)
+    module = types.ModuleType("async_guard._imported_since")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    pytest_unit.hide_guard_frames()
+    assert vars(module).get("__tracebackhide__") is True
