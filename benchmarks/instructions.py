@@ -18,7 +18,8 @@ tenths of a percent; what it cannot show is the time an instruction takes
 than replacing it.
 
 Operations: ``sync_view`` (a minimal sync view through Django's test client),
-``async_consumer`` and ``sync_consumer`` (an echo round trip through the whole
+``async_view`` (the async view of ``runtime_overhead.py``, through Django's
+async test client, its dozen hops to a thread included), ``async_consumer`` and ``sync_consumer`` (an echo round trip through the whole
 Channels stack, as ``channels_overhead.py`` drives it). ``guard`` has every
 hook of async_guard in place, ``bare`` has them removed (the same
 ``hooks(False)`` as the timed benchmarks).
@@ -39,7 +40,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ROOT = Path(__file__).resolve().parents[1]
-OPS = ("sync_view", "async_consumer", "sync_consumer")
+OPS = ("sync_view", "async_view", "async_consumer", "sync_consumer")
 VARIANTS = ("bare", "guard")
 WARM_UP = 200
 _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
@@ -47,14 +48,16 @@ _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 
 def child(op: str, variant: str, count: int) -> int:
     """Run ``WARM_UP`` then ``count`` operations of ``op`` in this process."""
-    if op == "sync_view":
-        _sync_view(variant, count)
+    if op in ("sync_view", "async_view"):
+        _view(op, variant, count)
     else:
         _consumer(op.removesuffix("_consumer"), variant, count)
     return 0
 
 
-def _sync_view(variant: str, count: int) -> None:
+def _view(op: str, variant: str, count: int) -> None:
+    import asyncio
+
     os.environ.update(
         DJANGO_SETTINGS_MODULE="settings.guardlab",
         DATABASE_URL="sqlite://:memory:",
@@ -65,7 +68,7 @@ def _sync_view(variant: str, count: int) -> None:
 
     django.setup()
     from django.conf import settings
-    from django.test import Client, override_settings
+    from django.test import AsyncClient, Client, override_settings
 
     from benchmarks.runtime_overhead import hooks
 
@@ -75,9 +78,18 @@ def _sync_view(variant: str, count: int) -> None:
         chain = [m for m in chain if not m.startswith("async_guard.")]
     hooks(variant == "guard")
     with override_settings(MIDDLEWARE=chain):
-        client = Client()
-        for _ in range(WARM_UP + count):
-            client.get("/health/")
+        if op == "sync_view":
+            client = Client()
+            for _ in range(WARM_UP + count):
+                client.get("/health/")
+            return
+        async_client = AsyncClient()
+
+        async def requests() -> None:
+            for _ in range(WARM_UP + count):
+                await async_client.get("/guardlab/async/async-to-sync/good/0/")
+
+        asyncio.run(requests())
 
 
 def _consumer(consumer: str, variant: str, count: int) -> None:
