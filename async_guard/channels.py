@@ -39,7 +39,7 @@ from async_guard.errors import AsyncGuardError
 from async_guard.runtime import events
 from async_guard.runtime.coroutines import TRAMPOLINES_ARGS
 from async_guard.runtime.loops import outer_executor
-from async_guard.runtime.state import OUTER_PENDING, current_unit
+from async_guard.runtime.state import OUTER_PENDING, Label, current_unit
 from async_guard.runtime.unit import Entered, begin, end, leave
 
 Scope = MutableMapping[str, Any]
@@ -81,14 +81,23 @@ def connection_label(scope: Scope) -> str:
     return f"websocket {scope.get('path', '')}"
 
 
-def message_label(consumer: Any, message: Any) -> str:
-    """``"ChatConsumer.chat_message /ws/chat/"``: the handler ``dispatch`` picks, and the path."""
-    handler = str(message.get("type", "")).replace(".", "_")
+def message_label(consumer: Any, message: Any) -> tuple[Any, ...]:
+    """The parts of ``"ChatConsumer.chat_message /ws/chat/"``: the handler and the path.
+
+    The unit joins them only if an event names it (see ``Unit.label``): the
+    consumer's class, the message's type and the connection's path. Not the
+    message itself, whose payload can be large.
+    """
     scope = getattr(consumer, "scope", None) or {}
-    return f"{type(consumer).__name__}.{handler} {scope.get('path', '')}".rstrip()
+    return (message_text, type(consumer), message.get("type", ""), scope.get("path", ""))
 
 
-def start(kind: str, is_async: bool, label: Callable[..., str], *args: Any) -> Entered | None:
+def message_text(consumer_class: type, message_type: object, path: object) -> str:
+    handler = str(message_type).replace(".", "_")
+    return f"{consumer_class.__name__}.{handler} {path}".rstrip()
+
+
+def start(kind: str, is_async: bool, label: Callable[..., Label], *args: Any) -> Entered | None:
     """Begin a ``kind`` unit named ``label(*args)``.
 
     The guard's own failure is logged once and the unit skipped. Arguments go

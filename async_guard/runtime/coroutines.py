@@ -46,7 +46,7 @@ from typing import Any
 
 from async_guard.runtime import events
 from async_guard.runtime.frames import Where, is_user_file
-from async_guard.runtime.state import Unit, current_unit
+from async_guard.runtime.state import Label, Unit, current_unit
 
 # Past asyncio debug mode's own depth (10; IsolatedAsyncioTestCase runs every
 # test in debug mode): an origin it recorded is never read as one of ours, and
@@ -75,7 +75,7 @@ class Slot:
     def __init__(self) -> None:
         self.unit: Unit | None = None
         self.kind = ""
-        self.label: str | None = None
+        self.label: Label | None = None
         self.is_async = False
         self.owner_ident = 0
 
@@ -196,7 +196,7 @@ def release(unit: Unit) -> None:
         # The record first: a thread reading the place in between must not
         # find no unit beside an earlier unit's label.
         place.kind = unit.kind
-        place.label = unit.label
+        place.label = unit._label
         place.is_async = unit.is_async
         place.owner_ident = unit.owner_ident
         place.unit = None

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 _get_ident = threading.get_ident
 
+#: A unit's label, or the parts of it that :attr:`Unit.label` joins when first read.
+Label = str | tuple[Any, ...]
+
 
 class Unit:
     """One request, task or ``watch()`` block.
@@ -48,12 +51,12 @@ class Unit:
     __slots__ = (
         "__weakref__",
         "_connections",
+        "_label",
         "_loops",
         "_owner_name",
         "_seen",
         "is_async",
         "kind",
-        "label",
         "origin_depth",
         "owner_ident",
         "routing",
@@ -64,9 +67,9 @@ class Unit:
 
     # ``is_async`` is positional too: a keyword argument costs a start of a unit
     # (every request and task) measurably more.
-    def __init__(self, kind: str, label: str, is_async: bool) -> None:
+    def __init__(self, kind: str, label: Label, is_async: bool) -> None:
         self.kind = kind
-        self.label = label
+        self._label = label
         self.is_async = is_async
         self.owner_ident: int = _get_ident()
         self._owner_name: str | None = None
@@ -89,6 +92,19 @@ class Unit:
         # target)`` arranges them once a first loop or connection is noted.
         self.waiting: weakref.ref[Any] | None = None
         self.when_pending: Callable[[Unit, Any], None] | None = None
+
+    @property
+    def label(self) -> str:
+        """The unit's name in events: ``"GET /orders/"``, ``"Chat.chat_message /ws/chat/"``.
+
+        A unit may start with its label as parts, ``(format, *parts)``, joined
+        here at the first read: a Channels message's label takes several
+        lookups to build, and almost no message has an event to name it in.
+        """
+        label = self._label
+        if not isinstance(label, str):
+            label = self._label = label[0](*label[1:])
+        return label
 
     @property
     def owner_name(self) -> str:

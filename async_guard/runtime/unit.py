@@ -28,14 +28,14 @@ from asgiref.sync import SyncToAsync, iscoroutinefunction
 from async_guard import conf
 from async_guard.errors import AsyncGuardError
 from async_guard.runtime import coroutines, db, diagnosis, events, loops
-from async_guard.runtime.state import OUTER_PENDING, Unit, current_unit
+from async_guard.runtime.state import OUTER_PENDING, Label, Unit, current_unit
 
 Entered = tuple[Unit, Token[Unit | None]]
 
 
 def begin(
     kind: str,
-    label: str,
+    label: Label,
     is_async: bool,
     named: bool = False,
     routing: tuple[Any, ...] | None = None,
@@ -70,7 +70,7 @@ def begin(
                 events.report(
                     unit,
                     "AGR104",
-                    f"sync unit of work {label!r} started in a thread where an event loop is "
+                    f"sync unit of work {unit.label!r} started in a thread where an event loop is "
                     "running: every ORM call in it raises SynchronousOnlyOperation, and "
                     "blocking calls stall the loop; call it through sync_to_async from async "
                     "code, or make it async",

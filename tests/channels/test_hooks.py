@@ -12,6 +12,7 @@ from django.core.exceptions import SynchronousOnlyOperation
 
 from async_guard import channels as channels_hook
 from async_guard.errors import AsyncGuardError
+from async_guard.runtime.state import Unit
 from tests.channels.inprocess import IN_MEMORY, application, converse
 from tests.runtime.conftest import codes
 
@@ -85,15 +86,31 @@ def test_other_scopes_pass_through() -> None:
     assert seen == ["http"]
 
 
+def _label(consumer: Any, message: Any) -> str:
+    """The message unit's label as an event reads it (joined from its parts)."""
+    return Unit("message", channels_hook.message_label(consumer, message), True).label
+
+
 def test_message_label() -> None:
     class Chat(AsyncConsumer):
         pass
 
     consumer = Chat()
-    assert channels_hook.message_label(consumer, {"type": "chat.message"}) == "Chat.chat_message"
+    assert _label(consumer, {"type": "chat.message"}) == "Chat.chat_message"
     consumer.scope = {"path": "/ws/chat/"}
-    label = channels_hook.message_label(consumer, {"type": "websocket.receive"})
-    assert label == "Chat.websocket_receive /ws/chat/"
+    assert _label(consumer, {"type": "websocket.receive"}) == "Chat.websocket_receive /ws/chat/"
+
+
+def test_a_message_label_keeps_no_part_of_the_message_and_joins_once() -> None:
+    class Chat(AsyncConsumer):
+        scope = {"path": "/ws/chat/"}
+
+    message = {"type": "chat.message", "text": "x" * 10_000}
+    parts = channels_hook.message_label(Chat(), message)
+    assert message not in parts and message["text"] not in parts
+    unit = Unit("message", parts, True)
+    assert unit.label == "Chat.chat_message /ws/chat/"
+    assert unit.label is unit.label  # joined at the first read, then kept
 
 
 def test_uninstall_restores_channels_own_dispatch() -> None:
@@ -156,7 +173,7 @@ def test_message_label_names_the_handler_and_the_path() -> None:
     class ChatConsumer:
         scope = {"path": "/ws/chat/"}
 
-    assert channels_hook.message_label(ChatConsumer(), {"type": "chat.message"}) == (
+    assert _label(ChatConsumer(), {"type": "chat.message"}) == (
         "ChatConsumer.chat_message /ws/chat/"
     )
-    assert channels_hook.message_label(ChatConsumer(), {}) == "ChatConsumer. /ws/chat/"
+    assert _label(ChatConsumer(), {}) == "ChatConsumer. /ws/chat/"

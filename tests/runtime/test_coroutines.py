@@ -136,6 +136,33 @@ def test_an_ended_unit_leaves_its_label_in_the_ring_not_itself(guard_events):
     assert place.unit is not None and place.unit.label == "maker"
 
 
+def test_a_label_kept_as_parts_is_joined_only_for_an_event(guard_events):
+    """A Channels message's label: the ring keeps the parts; a late event joins them, once."""
+    from async_guard.runtime import coroutines
+    from async_guard.runtime.unit import begin, end
+
+    joined = []
+
+    def text(*parts):
+        joined.append(parts)
+        return ".".join(parts)
+
+    entered = begin("message", (text, "Chat", "chat_message"), False)
+    assert entered is not None
+    kept = [programs.fetch_quote()]
+    slot = entered[0].slot
+    end(entered)
+    del entered
+    gc.collect()
+    place = coroutines.recent[slot]
+    assert place.unit is None and place.label == (text, "Chat", "chat_message")
+    assert joined == [], "nothing named the unit yet"
+    _collect_quietly(kept)
+    assert codes(guard_events) == ["AGR106"]
+    assert guard_events[0]["unit"] == "Chat.chat_message"
+    assert joined == [("Chat", "chat_message")]
+
+
 def test_a_unit_with_an_event_keeps_its_place(guard_events):
     from async_guard.runtime import coroutines
 
