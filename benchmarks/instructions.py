@@ -73,7 +73,7 @@ def _view(op: str, variant: str, count: int) -> None:
     from django.conf import settings
     from django.test import AsyncClient, Client, override_settings
 
-    from benchmarks.runtime_overhead import hooks
+    from benchmarks.runtime_overhead import ASYNC_VIEW, SYNC_VIEW, hooks
 
     override_settings(ROOT_URLCONF="benchmarks.overhead_views").enable()
     chain = list(settings.MIDDLEWARE)
@@ -84,13 +84,13 @@ def _view(op: str, variant: str, count: int) -> None:
         if op == "sync_view":
             client = Client()
             for _ in range(WARM_UP + count):
-                client.get("/health/")
+                client.get(SYNC_VIEW)
             return
         async_client = AsyncClient()
 
         async def requests() -> None:
             for _ in range(WARM_UP + count):
-                await async_client.get("/guardlab/async/async-to-sync/good/0/")
+                await async_client.get(ASYNC_VIEW)
 
         asyncio.run(requests())
 

@@ -98,6 +98,10 @@ MEASURES = [
 ]  # fmt: skip
 
 
+# The two views the request rows time (benchmarks/instructions.py counts them too).
+SYNC_VIEW = "/health/"
+ASYNC_VIEW = "/guardlab/async/async-to-sync/good/0/"
+
 # -- the child: one variant, one database ---------------------------------------------
 
 
@@ -152,14 +156,14 @@ def child() -> int:
         # keeps that chain: one handler per variant, both loaded here.
         with override_settings(MIDDLEWARE=chain):
             client, async_client = Client(), AsyncClient()
-            client.get("/health/")
-            asyncio.run(async_client.get("/health/"))
+            client.get(SYNC_VIEW)
+            asyncio.run(async_client.get(SYNC_VIEW))
         clients[name] = (client, async_client)
 
     def sync_view(variant: str, count: int) -> None:
         client = clients[variant][0]
         for _ in range(count):
-            client.get("/health/")
+            client.get(SYNC_VIEW)
 
     def select_20_view(variant: str, count: int) -> None:
         client = clients[variant][0]
@@ -171,7 +175,7 @@ def child() -> int:
 
         async def requests() -> None:
             for _ in range(count):
-                await async_client.get("/guardlab/async/async-to-sync/good/0/")
+                await async_client.get(ASYNC_VIEW)
 
         asyncio.run(requests(), debug=variant == DEBUG)
 
