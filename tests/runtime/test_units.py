@@ -7,8 +7,9 @@ import contextvars
 import sys
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from django.contrib.auth.models import Group
+from django.core.handlers.base import BaseHandler
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory, override_settings
@@ -192,6 +193,17 @@ def test_sync_middleware_paths(settings, guard_events):
     finally:
         sys.set_coroutine_origin_tracking_depth(0)
     assert guard_events == []
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+def test_django_loads_the_middleware_as_it_is_in_either_chain(settings, is_async):
+    """Sync- and async-capable: no chain adapts it, so an ASGI request is an async unit."""
+    settings.MIDDLEWARE = ["async_guard.middleware.AsyncGuardMiddleware"]
+    handler = BaseHandler()
+    handler.load_middleware(is_async=is_async)
+    guard = handler._middleware_chain.__wrapped__  # under Django's convert_exception_to_response
+    assert guard.__module__ == "async_guard.middleware"
+    assert iscoroutinefunction(guard) is is_async
 
 
 def test_sync_middleware_in_a_running_loop_reports_agr104(guard_events):
