@@ -5,13 +5,18 @@ on 127.0.0.1)::
 
     python benchmarks/runtime_overhead.py                 # print the table
     python benchmarks/runtime_overhead.py --write-docs    # and update docs/performance.md
+    python benchmarks/runtime_overhead.py --only sync_view --no-worker --processes 8
 
 The Django measurements run in one long-lived child process per database (the
 database is a process-wide setting), on ``settings.guardlab`` (the reference
 project plus the lab's views, ``MODE=warn``). Every variant of an operation
-runs in that same process, alternating round after round, so that neither a
-slow patch of the (noisy, 2-core) machine nor the layout of one process's
-memory favours a variant:
+runs in that same process, alternating round after round, so that a slow
+patch of the (noisy, 2-core) machine favours no variant. Where a process's
+objects land in memory still favours one a little, and differently in each
+process: a minimal sync request's ratio moves by up to a point from one
+process to the next. ``--processes N`` runs every round in N fresh processes
+per database, one after another, and takes the medians over all of them.
+The variants:
 
 - ``guard``: every hook async_guard installs is in place, and requests go
   through a handler whose middleware chain starts with the guard's;
@@ -298,7 +303,20 @@ def prepare_postgres() -> None:
     )  # fmt: skip
 
 
-def run_django(rounds: int, measures: list[Measure]) -> None:
+def run_django(rounds: int, measures: list[Measure], processes: int = 1) -> None:
+    """Time ``measures`` in ``processes`` fresh children per database, one after another.
+
+    Each child runs every round, its variants alternating; every child's rounds
+    go into the same lists, so a ratio is the median over all of them. Where a
+    process's objects land in memory favours one variant a little, and
+    differently in each process: one child's ratio for a minimal sync request
+    moves by up to a point from one child to the next.
+    """
+    for _ in range(processes):
+        _run_children(rounds, measures)
+
+
+def _run_children(rounds: int, measures: list[Measure]) -> None:
     children: dict[str, Child] = {}
     try:
         for measure in measures:
@@ -388,6 +406,12 @@ def table(measures: list[Measure], worker: dict[str, list[float]] | None, tasks:
     return "\n".join(lines)
 
 
+def _processes(count: int) -> str:
+    if count == 1:
+        return "one process (one per database)"
+    return f"each of {count} processes per database, started one after another"
+
+
 def machine() -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
@@ -410,10 +434,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=[m.op for m in MEASURES],
         help="measure only this Django operation (repeatable; not with --write-docs)",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="fresh child processes per database, one after another, each running every round "
+        "(default 1)",
+    )
     parser.add_argument("--write-docs", action="store_true", help=f"update {SECTION!r}")
     args = parser.parse_args(argv)
     if args.child:
         return child()
+    if args.processes < 1:
+        parser.error(f"--processes must be at least 1, not {args.processes}")
     if args.only and args.write_docs:
         parser.error("--write-docs records the whole table: leave out --only")
     measures = [m for m in MEASURES if not args.only or m.op in args.only]
@@ -421,7 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     prepare_postgres()
     where = machine()
     started = time.monotonic()
-    run_django(args.rounds, measures)
+    run_django(args.rounds, measures, args.processes)
     worker = None if args.no_worker else run_worker(args.worker_rounds, args.tasks)
     result = table(measures, worker, args.tasks)
     command = "python benchmarks/runtime_overhead.py " + " ".join(
@@ -435,12 +469,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"in {time.monotonic() - started:.0f} s, with `{command.strip()}`: "
             f"{args.rounds} rounds per operation ({args.worker_rounds} for the worker), each "
             "running every variant back to back in alternating order. The Django rows run "
-            "all their variants in one process (one per database): `guard` with every hook "
+            f"all their variants in {_processes(args.processes)}: `guard` with every hook "
             "of async_guard in place and the guard's middleware first, `bare` with the hooks "
             "removed and the same middleware without it. The worker row compares two kinds "
             "of worker process, with and without async_guard installed. Times are medians "
             "per operation, ratios the median of the rounds' own ratios (robust to the load "
-            "of a shared machine drifting between rounds).",
+            "of a shared machine drifting between rounds)"
+            + (", over every process's rounds." if args.processes > 1 else "."),
             "",
             result,
             "",

@@ -1,0 +1,44 @@
+"""``benchmarks/runtime_overhead.py --processes N``: every round in N fresh child processes.
+
+A ratio measured in one process carries that process's memory layout, which
+favours one variant a little; the option exists so that a table can be the
+median over several processes. These run real children on SQLite in memory.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import runtime_overhead
+from benchmarks.runtime_overhead import SQLITE_MEMORY, Measure, run_django
+
+
+def test_each_process_is_fresh_and_runs_every_round(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[int] = []
+    original_init = runtime_overhead.Child.__init__
+
+    def recording_init(self: runtime_overhead.Child, database: str) -> None:
+        original_init(self, database)
+        started.append(self.proc.pid)
+
+    monkeypatch.setattr(runtime_overhead.Child, "__init__", recording_init)
+    measure = Measure("SELECT 1", "select_1", SQLITE_MEMORY, 5, "-", ("guard", "bare"))
+    run_django(3, [measure], processes=2)
+    assert len(set(started)) == 2, started
+    # Three rounds in each process, every variant timed in each: the pairs stay aligned.
+    assert len(measure.times["guard"]) == len(measure.times["bare"]) == 6
+    assert all(seconds > 0 for seconds in measure.times["guard"] + measure.times["bare"])
+
+
+def test_fewer_than_one_process_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        runtime_overhead.main(["--processes", "0", "--no-worker"])
+    assert "--processes must be at least 1, not 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("count", "text"),
+    [(1, "in one process (one per database)"), (4, "in each of 4 processes per database")],
+)
+def test_the_docs_paragraph_says_how_many_processes(count: int, text: str) -> None:
+    assert f"in {runtime_overhead._processes(count)}".startswith(text)
