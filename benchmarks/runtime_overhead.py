@@ -7,15 +7,16 @@ on 127.0.0.1)::
     python benchmarks/runtime_overhead.py --write-docs    # and update docs/performance.md
     python benchmarks/runtime_overhead.py --only sync_view --no-worker --processes 8
 
-The Django measurements run in one long-lived child process per database (the
+The Django measurements run in a long-lived child process per database (the
 database is a process-wide setting), on ``settings.guardlab`` (the reference
 project plus the lab's views, ``MODE=warn``). Every variant of an operation
 runs in that same process, alternating round after round, so that a slow
 patch of the (noisy, 2-core) machine favours no variant. Where a process's
 objects land in memory still favours one a little, and differently in each
-process: a minimal sync request's ratio moves by up to a point from one
-process to the next. ``--processes N`` runs every round in N fresh processes
-per database, one after another, and takes the medians over all of them.
+process: a minimal sync request's ratio has moved by several points from
+one process to the next. ``--processes N`` runs every round in N fresh
+processes per database, one after another, and takes the medians over all of
+them.
 The variants:
 
 - ``guard``: every hook async_guard installs is in place, and requests go
@@ -310,7 +311,7 @@ def run_django(rounds: int, measures: list[Measure], processes: int = 1) -> None
     go into the same lists, so a ratio is the median over all of them. Where a
     process's objects land in memory favours one variant a little, and
     differently in each process: one child's ratio for a minimal sync request
-    moves by up to a point from one child to the next.
+    has moved by several points from one child to the next.
     """
     for _ in range(processes):
         _run_children(rounds, measures)
