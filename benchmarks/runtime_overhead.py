@@ -16,8 +16,7 @@ objects land in memory still favours one a little, and differently in each
 process: a minimal sync request's ratio has moved by several points from
 one process to the next. ``--processes N`` runs every round in N fresh
 processes per database, one after another, and takes the medians over all of
-them.
-The variants:
+them. The variants:
 
 - ``guard``: every hook async_guard installs is in place, and requests go
   through a handler whose middleware chain starts with the guard's;
@@ -307,11 +306,7 @@ def prepare_postgres() -> None:
 def run_django(rounds: int, measures: list[Measure], processes: int = 1) -> None:
     """Time ``measures`` in ``processes`` fresh children per database, one after another.
 
-    Each child runs every round, its variants alternating; every child's rounds
-    go into the same lists, so a ratio is the median over all of them. Where a
-    process's objects land in memory favours one variant a little, and
-    differently in each process: one child's ratio for a minimal sync request
-    has moved by several points from one child to the next.
+    Every child's rounds go into the same lists (why: see the module's docstring).
     """
     for _ in range(processes):
         _run_children(rounds, measures)
