@@ -4,6 +4,7 @@ Usage (from the repository root, in the virtualenv)::
 
     python benchmarks/channels_overhead.py                 # print the table
     python benchmarks/channels_overhead.py --write-docs    # and update docs/performance.md
+    python benchmarks/channels_overhead.py --processes 6   # every round in 6 fresh processes
 
 One process, one event loop, the whole Channels stack: a ``ProtocolTypeRouter``
 routing WebSocket connections to an echo consumer, driven through asgiref's
@@ -22,6 +23,13 @@ Variants, alternating round by round in the same process:
 Each round times a batch of round trips on one connection per variant; the
 table gives the median time per round trip and the median of the rounds' own
 guard / bare ratios.
+
+A ratio measured in one process carries where that process's objects landed
+in memory, which favours one variant by a few points, differently in each
+process (the same holds for ``runtime_overhead.py``, whose docstring has the
+numbers). ``--processes N`` runs every round in N fresh child processes, one
+after another; the table's medians are over all of their rounds, and each
+process's own ratios are printed beside it.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import datetime
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -42,7 +51,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.docs_section import write_section
-from benchmarks.runtime_overhead import hooks, machine, paired_ratio
+from benchmarks.runtime_overhead import hooks, machine, paired_ratio, spread
 
 SECTION = "## Channels overhead"
 GOAL = "<= 1.05x"
@@ -130,6 +139,42 @@ async def measure(rounds: int, batch: int) -> Times:
     return times
 
 
+def run_processes(rounds: int, batch: int, processes: int) -> tuple[Times, list[Times]]:
+    """``measure`` in ``processes`` fresh children, one after another: pooled, and each one's."""
+    pooled: Times = {}
+    each: list[Times] = []
+    for _ in range(processes):
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", "--rounds", str(rounds), "--batch", str(batch)],
+            capture_output=True, text=True, timeout=3600,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise SystemExit(
+                f"channels_overhead.py: child process {len(each) + 1} of {processes} exited "
+                f"with {done.returncode}:\n{done.stderr[-2000:]}"
+            )
+        times: Times = {}
+        # The last line: Django or a library may print before the child's result.
+        for key, value in json.loads(done.stdout.splitlines()[-1]).items():
+            consumer, variant, clock = key.split("/")
+            times[(consumer, variant, clock)] = value
+        each.append(times)
+        for key, value in times.items():
+            pooled.setdefault(key, []).extend(value)
+    return pooled, each
+
+
+def per_process(each: list[Times]) -> str:
+    """Each process's own wall-clock ratio per consumer, and their median."""
+    return "\n".join(
+        spread(
+            f"{consumer} consumer",
+            [(t[(consumer, "guard", "wall")], t[(consumer, "bare", "wall")]) for t in each],
+        )
+        for consumer in CONSUMERS
+    )
+
+
 def table(times: Times) -> str:
     names = {
         "async": "AsyncWebsocketConsumer echo",
@@ -152,12 +197,19 @@ def table(times: Times) -> str:
     return "\n".join(lines)
 
 
-def describe(rounds: int, batch: int, where: str, seconds: float, command: str) -> str:
+def describe(
+    rounds: int, batch: int, where: str, seconds: float, command: str, processes: int = 1
+) -> str:
     """The section's opening paragraph: when, where, how."""
+    within = (
+        "one process"
+        if processes == 1
+        else f"each of {processes} processes started one after another, pooled"
+    )
     return (
         f"Measured {datetime.date.today().isoformat()} on {where}, in {seconds:.0f} s, "
         f"with `{command}`: {rounds} rounds of {batch} round trips per consumer, guard "
-        "and bare back to back in alternating order in one process (the guard's hooks "
+        f"and bare back to back in alternating order in {within} (the guard's hooks "
         "installed and removed between them); a round trip is one `websocket.receive` into "
         "the whole Channels stack (ProtocolTypeRouter, URLRouter, the consumer) and the "
         "consumer's `websocket.send` out, through asgiref's `ApplicationCommunicator`. Times "
@@ -171,15 +223,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=30, help="rounds (default 30)")
     parser.add_argument("--batch", type=int, default=500, help="round trips per round")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="fresh child processes, one after another, each running every round (default 1: "
+        "this process)",
+    )
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--write-docs", action="store_true", help=f"update {SECTION!r}")
     args = parser.parse_args(argv)
+    if args.processes < 1:
+        parser.error(f"--processes must be at least 1, not {args.processes}")
+    if args.child:
+        times = asyncio.run(measure(args.rounds, args.batch))
+        print(json.dumps({"/".join(key): value for key, value in times.items()}))
+        return 0
     where = machine()
     started = time.monotonic()
-    times = asyncio.run(measure(args.rounds, args.batch))
+    each: list[Times] = []
+    if args.processes == 1:
+        times = asyncio.run(measure(args.rounds, args.batch))
+    else:
+        times, each = run_processes(args.rounds, args.batch, args.processes)
     flags = " ".join(argv if argv is not None else sys.argv[1:])
     command = f"python benchmarks/channels_overhead.py {flags}".strip()
-    opening = describe(args.rounds, args.batch, where, time.monotonic() - started, command)
+    opening = describe(
+        args.rounds, args.batch, where, time.monotonic() - started, command, args.processes
+    )
     text = f"{SECTION}\n\n{opening}\n\n{table(times)}\n"
+    if each:
+        text += f"\n{per_process(each)}\n"
     print(text)
     if args.write_docs:
         write_section(SECTION, text)

@@ -374,6 +374,30 @@ def paired_difference(numerator: list[float], denominator: list[float]) -> float
     return statistics.median(n - d for n, d in zip(numerator, denominator, strict=True))
 
 
+def spread(name: str, pairs: Sequence[tuple[list[float], list[float]]]) -> str:
+    """A line of each process's own guard / bare ratio, from its rounds, and their median.
+
+    The pooled ratio of the table hides how far apart the processes were;
+    this line shows it.
+    """
+    ratios = [paired_ratio(guard, bare) for guard, bare in pairs]
+    listed = ", ".join(f"{ratio:.3f}" for ratio in ratios)
+    median = statistics.median(ratios)
+    return f"- {name}, each process: {listed} (median of processes {median:.3f}x)"
+
+
+def spreads(measures: list[Measure], rounds: int, processes: int) -> str:
+    """:func:`spread` for each measure: every process appended ``rounds`` times per variant."""
+    lines = []
+    for m in measures:
+        pairs = [
+            (m.times["guard"][i : i + rounds], m.times["bare"][i : i + rounds])
+            for i in range(0, rounds * processes, rounds)
+        ]
+        lines.append(spread(m.name, pairs))
+    return "\n".join(lines)
+
+
 def table(measures: list[Measure], worker: dict[str, list[float]] | None, tasks: int) -> str:
     lines = [
         "| operation | bare | guard | guard / bare | goal | guard cost per operation "
@@ -476,6 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result,
             "",
         ]
+        + ([spreads(measures, args.rounds, args.processes), ""] if args.processes > 1 else [])
     )
     print(section)
     if args.write_docs:
