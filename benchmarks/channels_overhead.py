@@ -26,10 +26,9 @@ guard / bare ratios.
 
 A ratio measured in one process carries where that process's objects landed
 in memory, which favours one variant by a few points, differently in each
-process (the same holds for ``runtime_overhead.py``, whose docstring has the
-numbers). ``--processes N`` runs every round in N fresh child processes, one
-after another; the table's medians are over all of their rounds, and each
-process's own ratios are printed beside it.
+process (as in ``runtime_overhead.py``). ``--processes N`` runs every round in
+N fresh child processes, one after another; the table's medians are over all
+of their rounds, and each process's own ratios are printed below it.
 """
 
 from __future__ import annotations
