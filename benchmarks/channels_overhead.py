@@ -50,7 +50,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.docs_section import write_section
-from benchmarks.runtime_overhead import hooks, machine, paired_ratio, spread
+from benchmarks.runtime_overhead import check_processes, hooks, machine, paired_ratio, spread
 
 SECTION = "## Channels overhead"
 GOAL = "<= 1.05x"
@@ -233,8 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--write-docs", action="store_true", help=f"update {SECTION!r}")
     args = parser.parse_args(argv)
-    if args.processes < 1:
-        parser.error(f"--processes must be at least 1, not {args.processes}")
+    check_processes(parser, args.processes)
     if args.child:
         times = asyncio.run(measure(args.rounds, args.batch))
         print(json.dumps({"/".join(key): value for key, value in times.items()}))

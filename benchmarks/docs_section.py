@@ -20,9 +20,9 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 _MEASURED = re.compile(r"Measured (\d{4}-\d{2}-\d{2})")
 
 
-def _split(body: str) -> tuple[str, list[tuple[str, str]]]:
-    """A section's body as (text before the first ``###``, [(heading line, text), ...])."""
-    parts = re.split(r"(?m)^(### .*)$", body)
+def _split(section: str) -> tuple[str, list[tuple[str, str]]]:
+    """A section under its heading line: (text before the first ``###``, [(heading, text), ...])."""
+    parts = re.split(r"(?m)^(### .*)$", section.partition("\n")[2])
     preamble, rest = parts[0], parts[1:]
     return preamble, [(rest[i], rest[i + 1]) for i in range(0, len(rest), 2)]
 
@@ -30,8 +30,8 @@ def _split(body: str) -> tuple[str, list[tuple[str, str]]]:
 def merge_section(old: str, new: str) -> str:
     """The section ``new`` (heading first), keeping what ``old`` had that ``new`` does not."""
     new = new.rstrip("\n") + "\n"
-    old_preamble, old_subsections = _split(old.split("\n", 1)[1] if "\n" in old else "")
-    new_preamble, new_subsections = _split(new.split("\n", 1)[1] if "\n" in new else "")
+    old_preamble, old_subsections = _split(old)
+    new_preamble, new_subsections = _split(new)
     kept = []
     if old_preamble.strip() and old_preamble.strip() != new_preamble.strip():
         date = _MEASURED.search(old_preamble)

@@ -426,6 +426,12 @@ def table(measures: list[Measure], worker: dict[str, list[float]] | None, tasks:
     return "\n".join(lines)
 
 
+def check_processes(parser: argparse.ArgumentParser, count: int) -> None:
+    """Refuse ``--processes`` below 1 by name (both overhead scripts take the option)."""
+    if count < 1:
+        parser.error(f"--processes must be at least 1, not {count}")
+
+
 def _processes(count: int) -> str:
     if count == 1:
         return "one process (one per database)"
@@ -466,8 +472,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         return child()
-    if args.processes < 1:
-        parser.error(f"--processes must be at least 1, not {args.processes}")
+    check_processes(parser, args.processes)
     if args.only and args.write_docs:
         parser.error("--write-docs records the whole table: leave out --only")
     measures = [m for m in MEASURES if not args.only or m.op in args.only]
